@@ -1,0 +1,2 @@
+// Placeholder until the config parser lands.
+namespace minid {}

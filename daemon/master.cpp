@@ -1,0 +1,2 @@
+// Master process (placeholder until it lands).
+namespace minid {}

@@ -1,0 +1,39 @@
+// StaticHandler: turns a Request into a Response for files under a document root —
+// path resolution that cannot escape the root, MIME types, validators, conditionals, ranges.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "worker/http/request.hpp"
+#include "worker/http/response.hpp"
+
+namespace minid::http {
+
+struct SiteConfig {
+    std::string root;                  // absolute path of the document root
+    std::string index = "index.html";  // served for a directory
+    std::string server_name = "minid";  // Server: header value; empty omits the header
+};
+
+class StaticHandler {
+public:
+    // Opens the root directory (kept open; files are resolved beneath it).
+    static Result<std::unique_ptr<StaticHandler>> create(const SiteConfig& config);
+    virtual ~StaticHandler() = default;
+
+    // Builds the response for `req` into `out` (cleared first). `keep_alive` says whether the
+    // connection may stay open after it (client asked for it and the server is not draining);
+    // the handler writes the matching Connection header and sets out.close. `now` is the
+    // current wall-clock second (for Date, cached per second).
+    virtual void handle(const Request& req, bool keep_alive, std::time_t now, Response& out) = 0;
+
+    // A response for a request that could not be parsed or is refused before routing
+    // (400, 408, 413, 414, 431, 501, 505, 503). Always closes the connection.
+    virtual void error(int status, std::time_t now, Response& out) = 0;
+};
+
+}  // namespace minid::http

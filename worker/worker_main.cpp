@@ -1,0 +1,2 @@
+// Worker process entry (placeholder until the worker runtime lands).
+namespace minid {}
