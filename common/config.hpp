@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/build_info.hpp"
 #include "common/listen_address.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
@@ -20,51 +21,64 @@ using Millis = std::chrono::milliseconds;
 
 struct Config {
     // [server]
-    std::vector<ListenAddress> listen;          // "listen" may repeat; default 127.0.0.1:8080
-    unsigned workers = 0;                       // 0 = auto (number of online CPUs)
-    Millis graceful_timeout{30'000};            // drain bound on reload/stop
-    unsigned max_draining_generations = 4;      // reloads beyond this kill the oldest draining gen
-    std::string control_socket = "/run/minid/control.sock";  // "" or "off" disables
+    // "listen" may repeat; a file that sets it replaces this default list.
+    std::vector<ListenAddress> listen{{ListenAddress::Kind::inet, "127.0.0.1", 8080}};
+    unsigned workers = 0;                   // 0 = auto (number of online CPUs)
+    Millis graceful_timeout{30'000};        // drain bound on reload/stop
+    unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen
+    // "" disables (the file spells it "off"; parsing stores ""). Default set at build time.
+    std::string control_socket = build::default_control_socket;
     unsigned control_socket_mode = 0600;
-    std::string control_socket_group;           // "" = keep the master's group
+    std::string control_socket_group;  // "" = keep the master's group
     log::Level log_level = log::Level::info;
-    std::string access_log = "stdout";          // "stdout", "off", or an absolute file path
+    std::string access_log = "stdout";  // "stdout", "off", or an absolute file path
 
     // [http]
-    std::string root;                           // document root (absolute)
+    std::string root;  // document root (absolute)
     std::string index = "index.html";
     Millis keepalive_timeout{60'000};
-    Millis header_timeout{10'000};              // whole request head must arrive within this
-    Millis send_timeout{60'000};                // a reader that takes no bytes for this long is cut
-    uint32_t max_header_size = 8192;            // request line + headers; over -> 414 / 431
-    uint64_t max_body_size = 1 << 20;           // bodies are read and discarded; over -> 413
-    uint32_t max_connections = 10'000;          // per worker
-    std::string server_name = "minid";          // Server: header value; "" omits the header
+    Millis header_timeout{10'000};      // whole request head must arrive within this
+    Millis send_timeout{60'000};        // a reader that takes no bytes for this long is cut
+    uint32_t max_header_size = 8192;    // request line + headers; over -> 414 / 431
+    uint64_t max_body_size = 1 << 20;   // bodies are read and discarded; over -> 413
+    uint32_t max_connections = 10'000;  // per worker
+    std::string server_name = "minid";  // Server: header value; "" omits the header
 
-    // Where the settings came from, for messages and `minidctl status`. "" = embedded defaults.
+    // Where the settings came from (absolute), for messages and `minidctl status`.
+    // "" = embedded defaults. Serialized as `[meta] source_file`.
     std::string source_file;
 
     unsigned effective_workers() const;
-    // Canonical INI text that parse_config_text() turns back into an equal Config.
+    // Canonical INI text that parse_config_text() turns back into an equal Config. Exact for
+    // every Config that passes validate_config() (which rejects strings INI cannot hold, such
+    // as "a ;b" or control characters).
     std::string serialize() const;
+    bool control_socket_enabled() const {
+        return !control_socket.empty() && control_socket != "off";
+    }
+
+    bool operator==(const Config&) const = default;
 };
 
 // Command-line settings that override the file, and keep overriding it across reloads.
 struct ConfigOverrides {
     std::vector<ListenAddress> listen;  // non-empty replaces the file's listen list
     std::optional<std::string> root;
-    std::optional<unsigned> workers;    // 0 = auto
+    std::optional<unsigned> workers;  // 0 = auto
 };
 
 // The compiled-in default document root (the sample site).
 std::string default_root();
 
 // Parses INI text. `origin` names the file in messages ("minid.conf:12: unknown key 'lsten'").
-// Errors list every problem found, one per line, each with origin:line.
+// Errors list every problem found, one per line, each with origin:line. Only the syntax and
+// ranges of values are checked here (no filesystem access); source_file is taken from
+// `[meta] source_file` if present, else left "".
 Result<Config> parse_config_text(std::string_view text, std::string_view origin);
 
 // Reads and parses `path`, then applies overrides and validates (root exists, listen non-empty...).
-// An empty path means: embedded defaults plus overrides.
+// An empty path means: embedded defaults plus overrides. Unset root -> default_root(); a
+// relative override root is made absolute against the current directory.
 Result<Config> load_config(const std::string& path, const ConfigOverrides& overrides);
 
 // Checks cross-field rules and the filesystem (root is a directory). Used by load_config.

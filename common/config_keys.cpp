@@ -1,0 +1,382 @@
+// The minid.conf key table and the per-kind parse/check/write functions behind it.
+#include "common/config_keys.hpp"
+
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/config_values.hpp"
+
+namespace minid {
+namespace {
+
+using Values = std::vector<std::string>;
+using Opt = std::optional<std::string>;
+using std::chrono::milliseconds;
+
+// --- listen: repeatable, several whitespace-separated addresses per line ---
+
+Opt apply_listen(const ConfigKey& k, Config& c, std::string_view value) {
+    size_t i = 0;
+    bool any = false;
+    while (i < value.size()) {
+        while (i < value.size() && std::isspace(static_cast<unsigned char>(value[i]))) ++i;
+        size_t j = i;
+        while (j < value.size() && !std::isspace(static_cast<unsigned char>(value[j]))) ++j;
+        if (j == i) break;
+        auto addr = ListenAddress::parse(value.substr(i, j - i));
+        if (!addr) return addr.error();
+        if (std::find(c.listen.begin(), c.listen.end(), *addr) != c.listen.end())
+            return "duplicate listen address " + addr->to_string();
+        c.listen.push_back(*addr);
+        any = true;
+        i = j;
+    }
+    if (!any)
+        return invalid_value(k.name, value, "give one or more addresses, e.g. 127.0.0.1:8080");
+    return std::nullopt;
+}
+
+void write_listen(const ConfigKey&, const Config& c, Values& out) {
+    for (const ListenAddress& a : c.listen) out.push_back(a.to_string());
+}
+
+// --- workers: "auto" or 1..kMaxWorkers ---
+
+Opt apply_workers(const ConfigKey& k, Config& c, std::string_view value) {
+    auto n = parse_workers(value);
+    if (!n) return invalid_value(k.name, value, n.error());
+    c.workers = *n;
+    return std::nullopt;
+}
+
+Opt check_workers(const ConfigKey& k, const Config& c) {
+    if (c.workers <= kMaxWorkers) return std::nullopt;
+    return invalid_value(k.name, std::to_string(c.workers), parse_workers("").error());
+}
+
+void write_workers(const ConfigKey&, const Config& c, Values& out) {
+    out.push_back(format_workers(c.workers));
+}
+
+// --- numbers with a range: durations (ms), sizes (bytes), plain counts ---
+
+template <auto M>
+using FieldOf = std::remove_cvref_t<decltype(std::declval<Config&>().*M)>;
+
+template <typename T>
+uint64_t as_u64(const T& v) {
+    if constexpr (std::is_same_v<T, milliseconds>)
+        return v.count() < 0 ? 0 : static_cast<uint64_t>(v.count());
+    else
+        return static_cast<uint64_t>(v);
+}
+
+template <typename T>
+T from_u64(uint64_t v) {
+    if constexpr (std::is_same_v<T, milliseconds>)
+        return milliseconds(static_cast<milliseconds::rep>(v));
+    else
+        return static_cast<T>(v);
+}
+
+enum class NumberKind { duration, size, count };
+
+template <NumberKind Kind>
+std::string format_number(uint64_t v) {
+    if constexpr (Kind == NumberKind::duration)
+        return format_duration(milliseconds(static_cast<milliseconds::rep>(v)));
+    else if constexpr (Kind == NumberKind::size)
+        return format_size(v);
+    else
+        return std::to_string(v);
+}
+
+template <NumberKind Kind>
+Result<uint64_t> parse_number(std::string_view text) {
+    if constexpr (Kind == NumberKind::duration) {
+        auto d = parse_duration(text);
+        if (!d) return make_error(d.error());
+        return static_cast<uint64_t>(d->count());
+    } else if constexpr (Kind == NumberKind::size) {
+        return parse_size(text);
+    } else {
+        return parse_count(text);
+    }
+}
+
+template <NumberKind Kind>
+Opt range_error(const ConfigKey& k, std::string_view shown, uint64_t v, bool negative) {
+    if (!negative && v >= k.min && v <= k.max) return std::nullopt;
+    return invalid_value(
+        k.name, shown,
+        "must be between " + format_number<Kind>(k.min) + " and " + format_number<Kind>(k.max));
+}
+
+template <auto M, NumberKind Kind>
+Opt apply_number(const ConfigKey& k, Config& c, std::string_view value) {
+    auto n = parse_number<Kind>(value);
+    if (!n) return invalid_value(k.name, value, n.error());
+    if (auto e = range_error<Kind>(k, value, *n, false)) return e;
+    c.*M = from_u64<FieldOf<M>>(*n);
+    return std::nullopt;
+}
+
+template <auto M, NumberKind Kind>
+Opt check_number(const ConfigKey& k, const Config& c) {
+    const auto& field = c.*M;
+    const uint64_t v = as_u64(field);
+    if constexpr (std::is_same_v<FieldOf<M>, milliseconds>) {
+        if (field.count() < 0)
+            return range_error<Kind>(k, std::to_string(field.count()) + "ms", v, true);
+    }
+    return range_error<Kind>(k, format_number<Kind>(v), v, false);
+}
+
+template <auto M, NumberKind Kind>
+void write_number(const ConfigKey&, const Config& c, Values& out) {
+    out.push_back(format_number<Kind>(as_u64(c.*M)));
+}
+
+template <auto M, NumberKind Kind>
+constexpr ConfigKey number_key(std::string_view section, std::string_view name, uint64_t min,
+                               uint64_t max) {
+    return ConfigKey{section,
+                     name,
+                     false,
+                     min,
+                     max,
+                     &apply_number<M, Kind>,
+                     &check_number<M, Kind>,
+                     &write_number<M, Kind>};
+}
+
+constexpr uint64_t ms(uint64_t seconds) {
+    return seconds * 1000;
+}
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+
+// --- control_socket_mode: octal permission bits ---
+
+Opt apply_mode(const ConfigKey& k, Config& c, std::string_view value) {
+    auto m = parse_file_mode(value);
+    if (!m) return invalid_value(k.name, value, m.error());
+    c.control_socket_mode = *m;
+    return std::nullopt;
+}
+
+Opt check_mode(const ConfigKey& k, const Config& c) {
+    if (c.control_socket_mode <= 0777) return std::nullopt;
+    return invalid_value(k.name, format_file_mode(c.control_socket_mode),
+                         "only permission bits (at most 0777) are allowed");
+}
+
+void write_mode(const ConfigKey&, const Config& c, Values& out) {
+    out.push_back(format_file_mode(c.control_socket_mode));
+}
+
+// --- log_level ---
+
+Opt apply_level(const ConfigKey& k, Config& c, std::string_view value) {
+    if (log::parse_level(value, &c.log_level)) return std::nullopt;
+    return invalid_value(k.name, value, "expected error, warn, notice, info or debug");
+}
+
+Opt check_level(const ConfigKey& k, const Config& c) {
+    if (std::string_view(log::level_name(c.log_level)) != "?") return std::nullopt;
+    return invalid_value(k.name, std::to_string(static_cast<int>(c.log_level)),
+                         "expected error, warn, notice, info or debug");
+}
+
+void write_level(const ConfigKey&, const Config& c, Values& out) {
+    out.push_back(log::level_name(c.log_level));
+}
+
+// --- strings ---
+
+// What an empty value (or "off") means for a string key.
+enum class Empty {
+    required,  // empty is an error in a file; an empty field (unset) is not written
+    off,       // "off" and "" both store ""; "" is written as "off"
+    allowed,   // "" is a real value and written as an empty value
+};
+
+using StringRule = Opt (*)(std::string_view value);  // reason, or nullopt if fine
+
+bool is_absolute(std::string_view s) {
+    return !s.empty() && s.front() == '/';
+}
+
+Opt rule_absolute(std::string_view v) {
+    if (is_absolute(v)) return std::nullopt;
+    return "must be an absolute path";
+}
+
+Opt rule_index(std::string_view v) {
+    if (v.empty() || v == "." || v == ".." || v.find('/') != std::string_view::npos)
+        return "must be a file name such as index.html (no '/')";
+    return std::nullopt;
+}
+
+Opt rule_access_log(std::string_view v) {
+    if (v == "stdout" || v == "off" || is_absolute(v)) return std::nullopt;
+    return "expected stdout, off or an absolute file path";
+}
+
+Opt rule_control_socket(std::string_view v) {
+    constexpr size_t kMax = sizeof(sockaddr_un::sun_path) - 1;
+    if (!is_absolute(v)) return "expected an absolute path or off";
+    if (v.size() > kMax)
+        return "is longer than " + std::to_string(kMax) +
+               " bytes (the limit of a unix socket path)";
+    return std::nullopt;
+}
+
+Opt rule_group(std::string_view v) {
+    const bool ok =
+        v.size() <= 256 && v.front() != '-' && std::all_of(v.begin(), v.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' ||
+                   ch == '.';
+        });
+    if (ok) return std::nullopt;
+    return "expected a group name or a numeric group id";
+}
+
+Opt rule_server_name(std::string_view v) {
+    if (v.size() <= 256 && is_server_name(v)) return std::nullopt;
+    return "only HTTP token characters and '/' are allowed (no spaces or quotes); use off to "
+           "omit the Server header";
+}
+
+Opt rule_any(std::string_view) {
+    return std::nullopt;
+}
+
+template <auto M, Empty E, StringRule Rule>
+Opt check_string_value(const ConfigKey& k, std::string_view v) {
+    if (v.empty()) {
+        if constexpr (E == Empty::required) return invalid_value(k.name, v, "a value is required");
+        return std::nullopt;
+    }
+    if (auto why = unrepresentable_reason(v)) return invalid_value(k.name, v, *why);
+    if (auto why = Rule(v)) return invalid_value(k.name, v, *why);
+    return std::nullopt;
+}
+
+template <auto M, Empty E, StringRule Rule>
+Opt apply_string(const ConfigKey& k, Config& c, std::string_view value) {
+    if (E == Empty::off && value == "off") value = {};
+    if (auto e = check_string_value<M, E, Rule>(k, value)) return e;
+    c.*M = std::string(value);
+    return std::nullopt;
+}
+
+template <auto M, Empty E, StringRule Rule>
+Opt check_string(const ConfigKey& k, const Config& c) {
+    const std::string& v = c.*M;
+    if (E == Empty::off && v == "off") return std::nullopt;
+    if (E == Empty::required && v.empty()) {
+        // Unset is the caller's business (root gets a default); a set value must be valid.
+        return std::nullopt;
+    }
+    return check_string_value<M, E, Rule>(k, v);
+}
+
+template <auto M, Empty E, StringRule Rule>
+void write_string(const ConfigKey&, const Config& c, Values& out) {
+    const std::string& v = c.*M;
+    if (!v.empty()) {
+        out.push_back(v);
+    } else if constexpr (E == Empty::off) {
+        out.push_back("off");
+    } else if constexpr (E == Empty::allowed) {
+        out.push_back("");
+    }
+}
+
+template <auto M, Empty E, StringRule Rule>
+constexpr ConfigKey string_key(std::string_view section, std::string_view name) {
+    return ConfigKey{section,
+                     name,
+                     false,
+                     0,
+                     0,
+                     &apply_string<M, E, Rule>,
+                     &check_string<M, E, Rule>,
+                     &write_string<M, E, Rule>};
+}
+
+using NK = NumberKind;
+
+// Ranges: durations are bounded by a day (longer is a typo, not a policy); sizes by what one
+// worker can sensibly buffer or count.
+const ConfigKey kKeys[] = {
+    {"server", "listen", true, 0, 0, &apply_listen, nullptr, &write_listen},
+    {"server", "workers", false, 0, 0, &apply_workers, &check_workers, &write_workers},
+    number_key<&Config::graceful_timeout, NK::duration>("server", "graceful_timeout", 1,
+                                                        ms(86'400)),
+    number_key<&Config::max_draining_generations, NK::count>("server", "max_draining_generations",
+                                                             1, 64),
+    string_key<&Config::control_socket, Empty::off, rule_control_socket>("server",
+                                                                         "control_socket"),
+    {"server", "control_socket_mode", false, 0, 0, &apply_mode, &check_mode, &write_mode},
+    string_key<&Config::control_socket_group, Empty::allowed, rule_group>("server",
+                                                                          "control_socket_group"),
+    {"server", "log_level", false, 0, 0, &apply_level, &check_level, &write_level},
+    string_key<&Config::access_log, Empty::required, rule_access_log>("server", "access_log"),
+
+    string_key<&Config::root, Empty::required, rule_absolute>("http", "root"),
+    string_key<&Config::index, Empty::required, rule_index>("http", "index"),
+    number_key<&Config::keepalive_timeout, NK::duration>("http", "keepalive_timeout", 1,
+                                                         ms(86'400)),
+    number_key<&Config::header_timeout, NK::duration>("http", "header_timeout", 1, ms(86'400)),
+    number_key<&Config::send_timeout, NK::duration>("http", "send_timeout", 1, ms(86'400)),
+    number_key<&Config::max_header_size, NK::size>("http", "max_header_size", kKiB, kMiB),
+    number_key<&Config::max_body_size, NK::size>("http", "max_body_size", 0, 1024 * kGiB),
+    number_key<&Config::max_connections, NK::count>("http", "max_connections", 1, 1'000'000),
+    string_key<&Config::server_name, Empty::off, rule_server_name>("http", "server_name"),
+
+    string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
+};
+
+}  // namespace
+
+std::span<const ConfigKey> config_keys() {
+    return kKeys;
+}
+
+const ConfigKey* find_config_key(std::string_view section, std::string_view name) {
+    for (const ConfigKey& k : kKeys)
+        if (k.section == section && k.name == name) return &k;
+    return nullptr;
+}
+
+const ConfigKey* closest_config_key(std::string_view section, std::string_view name) {
+    const ConfigKey* best = nullptr;
+    size_t best_distance = 3;  // only suggest within distance 2
+    for (const ConfigKey& k : kKeys) {
+        const size_t d = edit_distance(name, k.name);
+        const bool better = d < best_distance || (d == best_distance && best &&
+                                                  best->section != section && k.section == section);
+        if (better) {
+            best = &k;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+std::string invalid_value(std::string_view name, std::string_view value, std::string_view reason) {
+    std::string m = "invalid ";
+    m += name;
+    m += " '";
+    m += value;
+    m += "': ";
+    m += reason;
+    return m;
+}
+
+}  // namespace minid
