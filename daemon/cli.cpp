@@ -31,8 +31,6 @@ constexpr OptionSpec kOptions[] = {
     {Opt::help, "-h", "--help", ""},
 };
 
-constexpr std::string_view kSeeHelp = " (see minid --help)";
-
 std::string display_name(const OptionSpec& o) {
     if (o.short_name.empty()) return std::string(o.long_name);
     return std::string(o.short_name) + "/" + std::string(o.long_name);
@@ -50,7 +48,7 @@ std::string unknown_option(std::string_view name) {
                 return m + " (did you mean " + std::string(o.long_name) + "?)";
         }
     }
-    return m + std::string(kSeeHelp);
+    return m;
 }
 
 Status apply(CommandLine& cl, const OptionSpec& o, std::string_view value, bool* seen) {
@@ -135,9 +133,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
 
         std::string_view value;
         if (spec->value_name.empty()) {
-            if (attached)
-                return fail("option " + std::string(name) + " takes no value" +
-                            std::string(kSeeHelp));
+            if (attached) return fail("option " + std::string(name) + " takes no value");
         } else if (attached) {
             value = *attached;
         } else {
@@ -146,7 +142,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
             const std::string_view next = have_next ? argv[i + 1] : "";
             if (!have_next || (next.size() > 1 && next.front() == '-'))
                 return fail("option " + std::string(name) + " needs a value: " + std::string(name) +
-                            " " + std::string(spec->value_name) + std::string(kSeeHelp));
+                            " " + std::string(spec->value_name));
             value = next;
             ++i;
         }

@@ -19,7 +19,7 @@ struct CommandLine {
 
 // Parses argv[1..argc-1]. The hidden worker mode (minid --worker ...) is detected by main()
 // before this is called; here it is an unknown option. Errors are one line that says what to
-// do, e.g. "option --workers needs a value: --workers N|auto (see minid --help)".
+// do, e.g. "option --workers needs a value: --workers N|auto"; the caller points to --help.
 Result<CommandLine> parse_command_line(int argc, char** argv);
 
 std::string usage_text();
