@@ -20,8 +20,8 @@ struct Request {
     std::string_view target;       // raw request-target: origin-form or absolute-form
     uint8_t version_major = 1;
     uint8_t version_minor = 1;
-    bool keep_alive = true;        // what the client asked for (HTTP/1.0 needs "keep-alive")
-    bool has_body = false;         // Content-Length > 0 or chunked; the body is discarded
+    bool keep_alive = true;  // what the client asked for (HTTP/1.0 needs "keep-alive")
+    bool has_body = false;   // Content-Length > 0 or chunked; the body is discarded
 
     // Headers the server acts on or logs; empty when absent.
     std::string_view host;

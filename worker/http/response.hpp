@@ -27,12 +27,12 @@ struct Response {
     // string's capacity is kept and building a head does not allocate after warm-up.
     std::string head;
     BodyKind body_kind = BodyKind::none;
-    std::string_view memory;                 // body_kind == memory
+    std::string_view memory;                   // body_kind == memory
     std::shared_ptr<const void> memory_owner;  // keeps `memory` alive (e.g. a cached file)
-    std::shared_ptr<const OpenFile> file;    // body_kind == file
+    std::shared_ptr<const OpenFile> file;      // body_kind == file
     uint64_t file_offset = 0;
-    uint64_t body_length = 0;                // bytes of body to send (0 for HEAD/304)
-    bool close = false;                      // close the connection after sending this
+    uint64_t body_length = 0;  // bytes of body to send (0 for HEAD/304)
+    bool close = false;        // close the connection after sending this
 
     void clear() {
         status = 200;

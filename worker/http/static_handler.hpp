@@ -3,26 +3,31 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/result.hpp"
+#include "worker/http/file_cache_limits.hpp"
 #include "worker/http/request.hpp"
 #include "worker/http/response.hpp"
 
 namespace minid::http {
 
 struct SiteConfig {
-    std::string root;                  // absolute path of the document root
-    std::string index = "index.html";  // served for a directory
+    std::string root;                   // absolute path of the document root
+    std::string index = "index.html";   // served for a directory
     std::string server_name = "minid";  // Server: header value; empty omits the header
 };
 
 class StaticHandler {
-public:
+  public:
     // Opens the root directory (kept open; files are resolved beneath it).
     static Result<std::unique_ptr<StaticHandler>> create(const SiteConfig& config);
+    // Same, with explicit bounds for the handler's open-file and small-file cache.
+    static Result<std::unique_ptr<StaticHandler>> create(const SiteConfig& config,
+                                                         const FileCacheLimits& cache_limits);
     virtual ~StaticHandler() = default;
 
     // Builds the response for `req` into `out` (cleared first). `keep_alive` says whether the

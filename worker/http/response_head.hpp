@@ -1,0 +1,30 @@
+// ResponseHead: appends a status line and header fields to Response::head without allocating
+// once the string's capacity has grown (numbers are formatted on the stack).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace minid::http {
+
+class ResponseHead {
+  public:
+    // Clears `out` (keeping its capacity) and writes "HTTP/1.1 <status> <reason>\r\n".
+    ResponseHead(std::string& out, int status);
+
+    void field(std::string_view name, std::string_view value);
+    void field(std::string_view name, uint64_t value);
+    // "Content-Range: bytes first-last/size"
+    void content_range(uint64_t first, uint64_t last, uint64_t size);
+    // "Content-Range: bytes */size" (416)
+    void unsatisfied_range(uint64_t size);
+    // The empty line that ends the head.
+    void finish();
+
+  private:
+    void append_number(uint64_t v);
+    std::string& out_;
+};
+
+}  // namespace minid::http
