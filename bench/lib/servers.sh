@@ -1,0 +1,221 @@
+# Every server under test: its config file, how to start it pinned, how to reload it gracefully
+# and how to stop it. Sourced by run.sh. Each running instance is a KEY (server name, or
+# name-w2 for the two-worker instance) with its pid, port and config in the SRV_* arrays.
+
+# shellcheck disable=SC2034 # SRV_PORT is read by loads.sh
+declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
+
+# Base port per server; the 2-worker instances use base + 100.
+# shellcheck disable=SC2034 # read by run.sh and loads.sh
+declare -A SERVER_BASE_PORT=(
+    [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
+)
+
+# Connections each instance must accept: the idle load's connections plus its probe load, with
+# room to spare: nginx starts closing idle keep-alive connections once fewer than 1/16 of its
+# worker_connections are free.
+server_max_conns() { echo $((IDLE_CONNS * 5 / 4 + 512)); }
+
+write_config_minid() {
+    local dir="$1" port="$2" workers="$3"
+    cat >"$dir/minid.conf" <<CONF
+# minid under bench/run.sh
+[server]
+listen = 127.0.0.1:$port
+workers = $workers
+access_log = off
+control_socket = ${MINID_CONTROL_SOCKET:-off}
+log_level = warn
+[http]
+root = $DOCROOT
+keepalive_timeout = 120s
+max_connections = $(server_max_conns)
+CONF
+    if [[ -n "${MINID_EXTRA_HTTP:-}" ]]; then
+        printf '%s\n' "$MINID_EXTRA_HTTP" >>"$dir/minid.conf"
+    fi
+    echo "$dir/minid.conf"
+}
+
+write_config_nginx() {
+    local dir="$1" port="$2" workers="$3"
+    cat >"$dir/nginx.conf" <<CONF
+# nginx under bench/run.sh: foreground master, no access log, sendfile as in Debian's default.
+daemon off;
+master_process on;
+worker_processes $workers;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections $(server_max_conns); }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 120s;
+    keepalive_requests 1000000;
+    types { text/plain txt; application/octet-stream bin; }
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$port;
+        root $DOCROOT;
+    }
+}
+CONF
+    echo "$dir/nginx.conf"
+}
+
+write_config_h2o() {
+    local dir="$1" port="$2" workers="$3"
+    cat >"$dir/h2o.conf" <<CONF
+# h2o under bench/run.sh: no access-log directive means no access log; one thread per "worker".
+listen:
+  host: 127.0.0.1
+  port: $port
+num-threads: $workers
+max-connections: $(server_max_conns)
+http1-request-timeout: 120
+pid-file: $dir/h2o.pid
+error-log: $dir/error.log
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $DOCROOT
+CONF
+    echo "$dir/h2o.conf"
+}
+
+write_config_lighttpd() {
+    local dir="$1" port="$2" workers="$3" max_worker=0
+    # max-worker = 0 is lighttpd's single-process mode; N > 1 forks N workers under a watcher.
+    ((workers > 1)) && max_worker=$workers
+    cat >"$dir/lighttpd.conf" <<CONF
+# lighttpd under bench/run.sh: no access log (mod_accesslog not loaded).
+server.document-root = "$DOCROOT"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$dir/error.log"
+server.max-worker = $max_worker
+server.max-fds = $NOFILE
+server.max-connections = $(server_max_conns)
+server.max-keep-alive-requests = 65535
+server.max-keep-alive-idle = 120
+server.max-read-idle = 120
+mimetype.assign = ( ".txt" => "text/plain", ".bin" => "application/octet-stream" )
+CONF
+    echo "$dir/lighttpd.conf"
+}
+
+# waitress and gunicorn serve the same files through bench/lib/wsgi_static.py.
+write_config_waitress() { echo "-"; }
+write_config_gunicorn() { echo "-"; }
+
+# The command line that runs the server in the foreground.
+server_command() {
+    local name="$1" conf="$2" port="$3" workers="$4" dir="$5"
+    case "$name" in
+        minid) echo "$MINID_BIN -c $conf" ;;
+        nginx) echo "nginx -p $dir/ -c $conf" ;;
+        h2o) echo "h2o -m master -c $conf" ;;
+        lighttpd) echo "lighttpd -D -f $conf" ;;
+        waitress) echo "$PY -m waitress --listen=127.0.0.1:$port --threads=4 --asyncore-use-poll wsgi_static:app" ;;
+        gunicorn) echo "$PY -m gunicorn --workers $workers --worker-class sync --bind 127.0.0.1:$port --log-level warning wsgi_static:app" ;;
+    esac
+}
+
+server_version() {
+    case "$1" in
+        minid) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
+        nginx) nginx -v 2>&1 | head -1 ;;
+        h2o) h2o --version 2>&1 | head -1 ;;
+        lighttpd) lighttpd -v 2>&1 | head -1 ;;
+        waitress) "$PY" -c 'import importlib.metadata as m; print("waitress", m.version("waitress"))' 2>/dev/null ;;
+        gunicorn) "$PY" -m gunicorn --version 2>&1 | head -1 ;;
+    esac
+}
+
+server_available() {
+    case "$1" in
+        minid) [[ -x "$MINID_BIN" ]] ;;
+        nginx | h2o | lighttpd) command -v "$1" >/dev/null ;;
+        waitress | gunicorn) "$PY" -c "import $1" 2>/dev/null ;;
+        *) return 1 ;;
+    esac
+}
+
+# server_start KEY NAME WORKERS PORT: starts one instance pinned to SERVER_CPUS; fails (and
+# leaves nothing running) when it does not serve hello.txt within 10 s.
+server_start() {
+    local key="$1" name="$2" workers="$3" port="$4" cpus="${5:-$SERVER_CPUS}"
+    local dir="$BENCH_TMP/srv/$key" conf cmd pid
+    mkdir -p "$dir"
+    conf=$("write_config_$name" "$dir" "$port" "$workers")
+    cmd=$(server_command "$name" "$conf" "$port" "$workers" "$dir")
+    log "start $key: taskset -c $cpus $cmd"
+    # Own session: lighttpd's master signals its workers with kill(0, ...), which would otherwise
+    # hit this script too. (setsid does not fork here: a background subshell is no group leader,
+    # so $! stays the server's pid.)
+    # shellcheck disable=SC2086 # the command line is a word list built above
+    (cd "$BENCH_LIB" && BENCH_DOCROOT="$DOCROOT" exec setsid taskset -c "$cpus" $cmd) \
+        </dev/null >>"$dir/stderr.log" 2>&1 &
+    pid=$!
+    SRV_PID[$key]=$pid SRV_PORT[$key]=$port SRV_NAME[$key]=$name SRV_CONF[$key]=$conf SRV_DIR[$key]=$dir
+    if ! wait_http "http://127.0.0.1:$port/hello.txt" "Hello, world!" "$pid" 10; then
+        if kill -0 "$pid" 2>/dev/null; then
+            warn "$key did not serve hello.txt on port $port within 10 s; last log lines:"
+        else
+            local rc=0
+            wait "$pid" || rc=$?
+            warn "$key exited (status $rc) without serving hello.txt on port $port; last log lines:"
+        fi
+        tail -n 5 "$dir/stderr.log" "$dir/error.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+        server_stop "$key"
+        return 1
+    fi
+    # Workers of prefork servers appear a moment after the master answers; let them settle.
+    sleep 0.3
+    return 0
+}
+
+# Graceful reload, the way an operator would do it for that server.
+server_reload() {
+    local key="$1" pid="${SRV_PID[$1]}"
+    case "${SRV_NAME[$key]}" in
+        minid | gunicorn) kill -HUP "$pid" ;;
+        h2o) kill -HUP "$pid" ;;  # the master mode's start_server: start new worker, retire old
+        nginx) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
+            2>>"${SRV_DIR[$key]}/stderr.log" ;;
+        lighttpd) kill -USR1 "$pid" ;;  # graceful restart (1.4.56+)
+        *) return 1 ;;
+    esac
+}
+
+server_can_reload() { [[ "${SRV_NAME[$1]}" != waitress ]]; }
+
+# Graceful stop (TERM), then KILL for whatever of its tree is still there after 5 s.
+server_stop() {
+    local key="$1" pid="${SRV_PID[$1]:-}" p
+    [[ -z "$pid" ]] && return 0
+    local -A comm_of=()
+    for p in $(proctree tree "$pid" 2>/dev/null || echo "$pid"); do
+        comm_of[$p]=$(cat "/proc/$p/comm" 2>/dev/null || true)
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_pid_gone "$pid" 5; then
+        warn "$key (pid $pid) ignored SIGTERM for 5 s: killing it"
+    fi
+    # Leftovers of its tree (same pid and same command name: not a recycled pid).
+    for p in "${!comm_of[@]}"; do
+        if [[ -n "${comm_of[$p]}" && "$(cat "/proc/$p/comm" 2>/dev/null)" == "${comm_of[$p]}" ]]; then
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
+    wait "$pid" 2>/dev/null || true
+    unset "SRV_PID[$key]"
+}
+
+server_stop_all() {
+    local key
+    for key in "${!SRV_PID[@]}"; do server_stop "$key"; done
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Benchmark suite: minid against nginx, h2o and lighttpd (optionally waitress, gunicorn) on
+# loopback, each server run by hand with its own config in a temp dir. See bench/README.md.
+#
+#   bench/run.sh [--quick] [--rounds N] [--workers N] [--servers LIST] [--loads LIST]
+#                [--skip LIST] [--no-LOAD] [--idle-conns N] [--close-tool ab|wrk]
+#                [--no-install] [--no-build] [--minid PATH] [--out DIR] [--keep-tmp]
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_LIB="$BENCH_DIR/lib"
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+ALL_LOADS=(hey keepalive close big idle reload spread)
+
+usage() {
+    cat <<'EOF'
+usage: bench/run.sh [options]
+  --quick             smoke test: 1 round, short loads, fewer connections
+  --rounds N          measured rounds (default 3; servers interleaved, order alternated)
+  --workers N         worker processes (h2o: threads) for every server (default 1)
+  --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn
+                      (default minid,nginx,h2o,lighttpd; "all" = all six)
+  --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
+  --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
+  --idle-conns N      idle keep-alive connections of the idle load (default 10000)
+  --close-tool T      ab (default) or wrk (wrk -H 'Connection: close') for the close load
+  --server-cpus L     CPUs the servers are pinned to (default 1); --client-cpus L (default 0)
+  --no-install        do not apt-get missing tools
+  --no-build          do not build minid (use --minid PATH or an existing build)
+  --minid PATH        minid binary to measure (default: build-bench/minid, built in Release)
+  --out DIR           where results go (default bench/out)
+  --keep-tmp          keep the temp dir (configs, server logs) for inspection
+EOF
+}
+
+# ---- options ---------------------------------------------------------------------------------
+ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS=""
+SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread" SKIP=""
+SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
+while (($#)); do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --rounds) ROUNDS="$2"; shift ;;
+        --workers) WORKERS="$2"; shift ;;
+        --servers) SERVERS="$2"; shift ;;
+        --loads) LOADS="$2"; shift ;;
+        --skip) SKIP="$SKIP,$2"; shift ;;
+        --idle-conns) IDLE_CONNS="$2"; shift ;;
+        --close-tool) CLOSE_TOOL="$2"; shift ;;
+        --server-cpus) SERVER_CPUS="$2"; shift ;;
+        --client-cpus) CLIENT_CPUS="$2"; shift ;;
+        --no-install) INSTALL=0 ;;
+        --no-build) BUILD=0 ;;
+        --minid) MINID_BIN="$2"; shift ;;
+        --out) OUT_DIR="$2"; shift ;;
+        --keep-tmp) KEEP_TMP=1 ;;
+        --no-*) SKIP="$SKIP,${1#--no-}" ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ "$SERVERS" == all ]] && SERVERS="minid,nginx,h2o,lighttpd,waitress,gunicorn"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$WORKERS" =~ ^[1-9][0-9]*$ ]] || { echo "bad --rounds/--workers" >&2; exit 2; }
+[[ "$CLOSE_TOOL" == ab || "$CLOSE_TOOL" == wrk ]] || { echo "--close-tool is ab or wrk" >&2; exit 2; }
+
+# ---- load sizes: full measurement, or --quick smoke test ----------------------------------
+if ((QUICK)); then
+    ROUNDS=1 HEY_N=500 HEY_C=20 WRK_SECS=2 WRK_C=20 AB_N=2000 AB_C=8 BIG_C=4
+    PROBE_SECS=2 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-1000} RELOAD_SECS=5 RELOADS=6 RELOAD_GAP=0.5
+    SPREAD_SECS=3 IDLE_HOLD_MAX=60
+else
+    HEY_N=2000 HEY_C=50 WRK_SECS=10 WRK_C=50 AB_N=20000 AB_C=8 BIG_C=8
+    PROBE_SECS=5 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-10000} RELOAD_SECS=20 RELOADS=20 RELOAD_GAP=0.5
+    SPREAD_SECS=10 IDLE_HOLD_MAX=120
+fi
+# Connection spread is about how the kernel hands connections to 2 workers: give them both CPUs.
+SPREAD_CPUS=${SPREAD_CPUS:-0,1}
+MAX_BUSY=${MAX_BUSY:-15} MAX_LOADAVG=${MAX_LOADAVG:-1.0}
+
+SELECTED_LOADS=()
+for load in ${LOADS//,/ }; do
+    [[ " ${ALL_LOADS[*]} " == *" $load "* ]] || { echo "unknown load: $load" >&2; exit 2; }
+    [[ ",$SKIP," == *",$load,"* ]] || SELECTED_LOADS+=("$load")
+done
+
+# ---- tools -----------------------------------------------------------------------------------
+PY=/usr/bin/python3
+[[ -x "$PY" ]] || PY=$(command -v python3)
+
+# shellcheck source=lib/common.sh
+source "$BENCH_LIB/common.sh"
+# shellcheck source=lib/servers.sh
+source "$BENCH_LIB/servers.sh"
+# shellcheck source=lib/loads.sh
+source "$BENCH_LIB/loads.sh"
+
+APT_UPDATED=0
+apt_install() {
+    ((INSTALL)) || return 1
+    command -v apt-get >/dev/null || return 1
+    if ((!APT_UPDATED)); then
+        log "apt-get update"
+        apt-get update -qq >&2 || true
+        APT_UPDATED=1
+    fi
+    log "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+ensure_tools() {
+    local -A pkg_of=([nginx]=nginx-light [h2o]=h2o [lighttpd]=lighttpd [wrk]=wrk [hey]=hey
+        [ab]=apache2-utils [gnuplot]=gnuplot-nox [curl]=curl [taskset]=util-linux [cc]=gcc)
+    local missing=() cmd
+    for cmd in "${!pkg_of[@]}"; do
+        command -v "$cmd" >/dev/null || missing+=("${pkg_of[$cmd]}")
+    done
+    if ((${#missing[@]})); then
+        apt_install "${missing[@]}" || die "missing tools (${missing[*]}): install them or drop --no-install"
+    fi
+    if [[ ",$SERVERS," == *,waitress,* ]] && ! "$PY" -c 'import waitress' 2>/dev/null; then
+        apt_install python3-waitress || warn "python3-waitress unavailable: waitress skipped"
+    fi
+    if [[ ",$SERVERS," == *,gunicorn,* ]] && ! "$PY" -c 'import gunicorn' 2>/dev/null; then
+        apt_install gunicorn || warn "gunicorn unavailable: gunicorn skipped"
+    fi
+}
+
+build_minid() {
+    local build="$REPO_DIR/build-bench" deps=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev
+        libsystemd-dev nlohmann-json3-dev node-llhttp) missing=() p
+    for p in "${deps[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if ((${#missing[@]})); then apt_install "${missing[@]}" || { warn "cannot install ${missing[*]}"; return 1; }; fi
+    log "building minid (Release) in $build"
+    if ! cmake -S "$REPO_DIR" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
+        >"$LOG_DIR/minid-build.txt" 2>&1 ||
+        ! cmake --build "$build" -j2 >>"$LOG_DIR/minid-build.txt" 2>&1; then
+        warn "minid build failed (see $LOG_DIR/minid-build.txt)"
+        return 1
+    fi
+}
+
+# ---- setup -----------------------------------------------------------------------------------
+STAMP=$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT_DIR"
+LOG_DIR="$OUT_DIR/logs-$STAMP"
+mkdir -p "$LOG_DIR"
+RESULTS_TSV="$LOG_DIR/results.tsv"
+WARNINGS_TXT="$LOG_DIR/warnings.txt"
+: >"$RESULTS_TSV"
+: >"$WARNINGS_TXT"
+BG_PIDS=()
+BENCH_TMP=$(mktemp -d /tmp/minid-bench.XXXXXX)
+# Workers of nginx and h2o drop to nobody: they must be able to read the docroot.
+chmod 755 "$BENCH_TMP"
+
+cleanup() {
+    local rc=$? p
+    trap - EXIT INT TERM
+    for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    server_stop_all
+    for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if ((KEEP_TMP)); then log "temp dir kept: $BENCH_TMP"; else rm -rf "$BENCH_TMP"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check_machine_idle
+ensure_tools
+
+DOCROOT="$BENCH_TMP/root"
+mkdir -p "$DOCROOT"
+printf 'Hello, world!' >"$DOCROOT/hello.txt"
+head -c 1048576 /dev/urandom >"$DOCROOT/1m.bin"
+chmod -R a+rX "$DOCROOT"
+
+IDLE_BIN="$BENCH_TMP/idle_conns"
+cc -O2 -Wall -Wextra -o "$IDLE_BIN" "$BENCH_LIB/idle_conns.c"
+
+# 10,000 idle connections need that many fds in the server and in the client; the hard limit
+# is what a process may raise itself to (root without CAP_SYS_RESOURCE cannot go beyond it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+[[ "$NOFILE" == unlimited ]] && NOFILE=1048576
+if ((NOFILE < IDLE_CONNS + 600)); then
+    warn "open-file limit $NOFILE is too small for $IDLE_CONNS idle connections plus probes"
+fi
+
+if [[ ",$SERVERS," == *,minid,* ]]; then
+    if [[ -z "$MINID_BIN" ]]; then
+        MINID_BIN="$REPO_DIR/build-bench/minid"
+        if ((BUILD)); then build_minid || true; fi
+    fi
+    MINIDCTL_BIN="$(dirname "$MINID_BIN")/minidctl"
+fi
+MINIDCTL_BIN=${MINIDCTL_BIN:-}
+
+# ---- start every server once; they serve all rounds (the spread load starts its own) ---------
+STARTED=()
+for name in ${SERVERS//,/ }; do
+    if ! server_available "$name"; then
+        warn "$name is not available: skipped"
+        continue
+    fi
+    if server_start "$name" "$name" "$WORKERS" "${SERVER_BASE_PORT[$name]}"; then
+        STARTED+=("$name")
+    else
+        warn "$name does not serve files: skipped"
+    fi
+done
+((${#STARTED[@]})) || die "no server could be started"
+
+# Warm-up: page cache, lazily built structures, first-connection costs stay out of round 1.
+for key in "${STARTED[@]}"; do
+    client 20 wrk -t1 -c8 -d1s "http://127.0.0.1:${SRV_PORT[$key]}/hello.txt" >/dev/null 2>&1 || true
+    client 20 wrk -t1 -c2 -d1s "http://127.0.0.1:${SRV_PORT[$key]}/1m.bin" >/dev/null 2>&1 || true
+done
+
+{
+    echo "date $STAMP"
+    echo "quick $QUICK"
+    echo "rounds $ROUNDS"
+    echo "workers $WORKERS"
+    echo "servers ${STARTED[*]}"
+    echo "loads ${SELECTED_LOADS[*]}"
+    echo "server_cpus $SERVER_CPUS"
+    echo "client_cpus $CLIENT_CPUS"
+    echo "spread_cpus $SPREAD_CPUS"
+    echo "close_tool $CLOSE_TOOL"
+    echo "sizes hey -n $HEY_N -c $HEY_C | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s"
+    echo "machine $(nproc) CPUs, $(uname -r), nofile $NOFILE"
+    for key in "${STARTED[@]}"; do echo "version $key $(server_version "$key")"; done
+    echo "version wrk $(wrk -v 2>&1 | head -1)"
+} >"$LOG_DIR/meta.txt"
+
+# ---- rounds ----------------------------------------------------------------------------------
+for ((round = 1; round <= ROUNDS; round++)); do
+    check_quiet "round $round"
+    order=("${STARTED[@]}")
+    if ((round % 2 == 0)); then  # alternate the order: no server always goes first
+        order=()
+        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do order+=("${STARTED[i]}"); done
+    fi
+    for load in "${SELECTED_LOADS[@]}"; do
+        for key in "${order[@]}"; do
+            log "round $round/$ROUNDS: $load on $key"
+            "load_$load" "$round" "$key"
+        done
+    done
+done
+
+# ---- report ----------------------------------------------------------------------------------
+REPORT="$OUT_DIR/results-$STAMP.md"
+"$PY" "$BENCH_LIB/report.py" --results "$RESULTS_TSV" --meta "$LOG_DIR/meta.txt" \
+    --warnings "$WARNINGS_TXT" --chart "$OUT_DIR/chart.png" --chart-dir "$LOG_DIR" >"$REPORT"
+cat "$REPORT"
+log "report: $REPORT; chart: $OUT_DIR/chart.png; raw outputs: $LOG_DIR"
