@@ -1,12 +1,14 @@
 // TempTree: a throw-away directory for tests that need real files; removed with its contents.
 #pragma once
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 namespace minid::http::testing {
