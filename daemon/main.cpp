@@ -1,2 +1,67 @@
-// minid entry point (placeholder until the master lands).
-int main() { return 0; }
+// minid entry point: a worker when started by the master (`--worker`), otherwise the master —
+// or a one-shot config check.
+#include <uv.h>
+
+#include <cstdio>
+#include <string_view>
+
+#include "common/build_info.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/worker_protocol.hpp"
+#include "daemon/cli.hpp"
+#include "daemon/master.hpp"
+#include "worker/worker_main.hpp"
+
+int main(int argc, char** argv) {
+    using namespace minid;
+    if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kWorkerFlag)
+        return run_worker(argc, argv);
+
+    log::set_tag("master");
+    auto cli = parse_command_line(argc, argv);
+    if (!cli) {
+        std::fprintf(stderr, "minid: %s\nTry 'minid --help'.\n", cli.error().c_str());
+        return 64;  // EX_USAGE
+    }
+    if (cli->show_help) {
+        std::fputs(usage_text().c_str(), stdout);
+        return 0;
+    }
+    if (cli->show_version) {
+        std::printf("minid %s\n", build::version);
+        return 0;
+    }
+
+    auto config = load_config(cli->config_path, cli->overrides);
+    if (!config) {
+        std::fprintf(stderr, "minid: configuration is invalid:\n%s\n", config.error().c_str());
+        return 1;
+    }
+    if (cli->check_config) {
+        std::printf("minid: configuration %s is valid\n",
+                    cli->config_path.empty() ? "(embedded defaults)" : cli->config_path.c_str());
+        return 0;
+    }
+    log::set_level(config->log_level);
+
+    uv_loop_t loop;
+    if (int rc = uv_loop_init(&loop); rc != 0) {
+        log::error("uv_loop_init failed: ", uv_strerror(rc));
+        return 1;
+    }
+    int code;
+    {
+        MasterOptions options{cli->config_path, cli->overrides, std::move(config).value()};
+        auto master = Master::create(&loop, std::move(options));
+        if (!master) {
+            log::error(master.error());
+            code = 1;
+        } else {
+            code = (*master)->run();
+        }
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0) log::warn("uv_loop_close: a handle leaked");
+    return code;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine (as root): installs what it needs, builds
+# minid warning-clean, runs unit + integration tests, then the same under ASan/UBSan, then the
+# end-to-end test under a real systemd. `.ci/run` calls this. Options: --no-asan, --no-e2e.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+asan=1 e2e=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-asan) asan=0 ;;
+    --no-e2e) e2e=0 ;;
+    *) echo "usage: tests/run.sh [--no-asan] [--no-e2e]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev libsystemd-dev node-llhttp
+          nlohmann-json3-dev libgtest-dev curl systemd iproute2 procps clang libclang-rt-14-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc)
+start=$SECONDS
+
+echo "== build (warnings are errors)"
+cmake -S . -B build/ci -G Ninja -DMINID_WERROR=ON >/dev/null
+cmake --build build/ci -j"$jobs"
+echo "== tests"
+ctest --test-dir build/ci --output-on-failure -j"$jobs" --timeout 300
+
+if ((asan)); then
+  echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
+  cmake -S . -B build/asan -G Ninja -DMINID_WERROR=ON -DMINID_SANITIZE=ON \
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build/asan -j"$jobs"
+  echo "== tests under ASan/UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build/asan --output-on-failure -j"$jobs" --timeout 600
+fi
+
+if ((e2e)) && [ -x tests/e2e/run.sh ]; then
+  echo "== end-to-end under systemd"
+  tests/e2e/run.sh
+fi
+echo "== all tests done in $((SECONDS - start)) s"

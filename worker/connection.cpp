@@ -1,0 +1,497 @@
+// Connection implementation. One response is in flight at a time: while it cannot be written
+// the connection stops reading, which is the back-pressure that bounds memory per client.
+#include "worker/connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "worker/server.hpp"
+
+namespace minid {
+namespace {
+
+// How long a gracefully closing connection may keep sending before we stop listening, and how
+// much of it we read and discard: enough for a request that crossed our FIN on the wire.
+constexpr uint64_t kLingerMs = 2000;
+// Closing an idle keep-alive connection while draining sent no response that could be lost,
+// so a short wait for the client's FIN is enough.
+constexpr uint64_t kIdleLingerMs = 500;
+constexpr uint64_t kLingerMaxBytes = 1 << 20;
+// A draining worker closes a keep-alive connection only after it stayed idle this long, so a
+// next request that is already on the wire gets answered (with Connection: close) instead of
+// meeting a closed socket.
+constexpr uint64_t kDrainIdleGraceMs = 1000;
+// Bytes a single read may take before other connections get a turn.
+constexpr int kMaxReadsPerWakeup = 4;
+constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+
+bool is_soft_error(int err) {
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+}  // namespace
+
+Connection* Connection::open(Server& server, UniqueFd fd, const sockaddr_storage& peer,
+                             socklen_t /*peer_len*/) {
+    auto* c = new Connection(server, std::move(fd), peer);
+    if (!c->start()) {
+        delete c;
+        return nullptr;
+    }
+    return c;
+}
+
+Connection::Connection(Server& server, UniqueFd fd, const sockaddr_storage& peer)
+    : server_(server), fd_(std::move(fd)), peer_(peer) {}
+
+Connection::~Connection() {
+    poll_.close();
+    if (buf_) server_.buffers().release(std::move(buf_));
+    if (parser_) server_.release_parser(std::move(parser_));
+}
+
+bool Connection::start() {
+    if (peer_.ss_family == AF_INET || peer_.ss_family == AF_INET6) {
+        // Responses are written whole; Nagle would only delay a pipelined one.
+        int one = 1;
+        if (::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            log::debug(sys_error("setsockopt", "TCP_NODELAY", errno));
+    }
+    uv_poll_t* p = poll_.make();
+    if (int rc = uv_poll_init_socket(server_.loop(), p, fd_.get()); rc != 0) {
+        log::error("uv_poll_init_socket(connection) failed: ", uv_strerror(rc));
+        return false;
+    }
+    p->data = this;
+    last_activity_ms_ = server_.now_ms();
+    refresh_deadline();
+    set_poll(UV_READABLE);
+    return poll_events_ == UV_READABLE;
+}
+
+void Connection::set_poll(int events) {
+    if (events == poll_events_) return;
+    if (events == 0) {
+        uv_poll_stop(poll_.get());
+    } else if (int rc = uv_poll_start(poll_.get(), events, &Connection::on_poll); rc != 0) {
+        log::error("uv_poll_start(connection) failed: ", uv_strerror(rc));
+        return;
+    }
+    poll_events_ = events;
+}
+
+void Connection::on_poll(uv_poll_t* h, int status, int events) noexcept {
+    auto* self = static_cast<Connection*>(h->data);
+    if (!self) return;
+    if (status < 0) {
+        // EBADF/EPOLLERR: the socket is broken; nothing more can be sent.
+        self->close_now();
+        return;
+    }
+    switch (self->state_) {
+        case State::reading:
+            if (events & UV_READABLE) self->on_readable();
+            return;
+        case State::writing:
+            if (events & UV_WRITABLE) self->on_writable();
+            return;
+        case State::lingering:
+            self->on_lingering_readable();
+            return;
+    }
+}
+
+void Connection::acquire_input() {
+    if (!buf_) buf_ = server_.buffers().acquire();
+    if (!parser_) parser_ = server_.acquire_parser();
+}
+
+bool Connection::idle() const {
+    return state_ == State::reading && len_ == 0 && !in_body_ && !pending_ &&
+           (!parser_ || parser_->between_messages());
+}
+
+void Connection::release_input_if_idle() {
+    if (!idle()) return;
+    if (buf_) server_.buffers().release(std::move(buf_));
+    if (parser_) server_.release_parser(std::move(parser_));
+    len_ = fed_ = 0;
+}
+
+void Connection::refresh_deadline() {
+    const Config& cfg = server_.config();
+    switch (state_) {
+        case State::reading:
+            if (idle()) {
+                deadline_ms_ =
+                    last_activity_ms_ + static_cast<uint64_t>(cfg.keepalive_timeout.count());
+                if (server_.draining())
+                    deadline_ms_ = std::min(deadline_ms_, last_activity_ms_ + kDrainIdleGraceMs);
+            } else if (in_body_) {
+                deadline_ms_ =
+                    last_activity_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
+            } else {
+                deadline_ms_ =
+                    message_start_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
+            }
+            break;
+        case State::writing:
+            deadline_ms_ = last_activity_ms_ + static_cast<uint64_t>(cfg.send_timeout.count());
+            break;
+        case State::lingering:
+            break;  // fixed when lingering starts
+    }
+}
+
+void Connection::on_drain_started() {
+    if (idle()) refresh_deadline();
+}
+
+void Connection::check_deadline(uint64_t now_ms) {
+    if (now_ms < deadline_ms_) return;
+    switch (state_) {
+        case State::reading:
+            if (idle()) {
+                if (server_.draining()) {
+                    begin_lingering_close();
+                    if (deadline_ms_ != 0) deadline_ms_ = server_.now_ms() + kIdleLingerMs;
+                } else
+                    close_now();  // keep-alive timeout
+            } else if (!in_body_ && len_ > 0) {
+                respond_error(408);  // request head did not arrive in time
+            } else {
+                close_now();
+            }
+            return;
+        case State::writing:
+            log::debug("closing a connection whose client read nothing for ",
+                       server_.config().send_timeout.count(), " ms");
+            close_now();
+            return;
+        case State::lingering:
+            close_now();
+            return;
+    }
+}
+
+void Connection::on_readable() {
+    for (int i = 0; i < kMaxReadsPerWakeup && state_ == State::reading; ++i) {
+        const bool was_idle = idle();
+        acquire_input();
+        const size_t cap = server_.buffers().buffer_size();
+        if (len_ >= cap) {
+            // Cannot happen while the parser enforces max_header_size below the buffer size;
+            // treat it as an oversized head rather than spinning.
+            respond_error(431);
+            return;
+        }
+        const size_t room = cap - len_;
+        ssize_t n = ::read(fd_.get(), buf_.get() + len_, room);
+        if (n < 0) {
+            if (is_soft_error(errno)) {
+                release_input_if_idle();
+                return;
+            }
+            if (errno != ECONNRESET) log::debug(sys_error("read", "connection", errno));
+            close_now();
+            return;
+        }
+        if (n == 0) {
+            // The client is done sending. Everything it sent was answered (we process before
+            // reading again), so there is nothing left to do.
+            peer_eof_ = true;
+            close_now();
+            return;
+        }
+        const uint64_t now = server_.now_ms();
+        if (was_idle) message_start_ms_ = now;
+        last_activity_ms_ = now;
+        len_ += static_cast<uint32_t>(n);
+        server_.count_bytes(static_cast<uint64_t>(n), 0);
+        if (!process_input()) return;
+        if (static_cast<size_t>(n) < room) break;  // short read: the socket is empty
+    }
+    if (state_ == State::reading) {
+        release_input_if_idle();
+        refresh_deadline();
+    }
+}
+
+bool Connection::process_input() {
+    // While a body is open the parser may finish the message without new bytes (a GET with
+    // no body ends right after its head), so it is asked even when nothing is left to feed.
+    while (state_ == State::reading && (fed_ < len_ || in_body_)) {
+        auto out = parser_->execute(buf_.get() + fed_, len_ - fed_);
+        fed_ += static_cast<uint32_t>(out.consumed);
+        switch (out.event) {
+            case http::RequestParser::Event::head:
+                in_body_ = true;
+                if (!respond()) return false;
+                break;
+            case http::RequestParser::Event::message_complete:
+                in_body_ = false;
+                // The finished request's views are dead: move what follows to the front so a
+                // next head always starts at buf_[0] and can use the whole buffer.
+                if (fed_ < len_) std::memmove(buf_.get(), buf_.get() + fed_, len_ - fed_);
+                len_ -= fed_;
+                fed_ = 0;
+                message_start_ms_ = server_.now_ms();
+                if (close_after_ && state_ == State::reading) {
+                    begin_lingering_close();
+                    return state_ == State::lingering;
+                }
+                break;
+            case http::RequestParser::Event::need_more:
+                if (in_body_) len_ = fed_ = 0;  // body bytes are consumed and discarded
+                return true;
+            case http::RequestParser::Event::error:
+                return respond_error(parser_->error_status());
+        }
+    }
+    return true;
+}
+
+bool Connection::respond() {
+    const http::Request& req = parser_->request();
+    const bool keep = req.keep_alive && !server_.draining() && !peer_eof_;
+    http::Response& r = server_.scratch_response();
+    server_.handler().handle(req, keep, server_.now_seconds(), r);
+    server_.access_log().append(reinterpret_cast<const sockaddr*>(&peer_), server_.now_seconds(),
+                                req, r.status, r.body_length);
+    server_.count_request(r.status, 0);
+    // A response that closes the connection still lets the request body be read and discarded
+    // first (message_complete), so the client is not reset while it is still sending.
+    if (r.close) close_after_ = true;
+    return send_response(r);
+}
+
+bool Connection::respond_error(int status) {
+    http::Response& r = server_.scratch_response();
+    server_.handler().error(status, server_.now_seconds(), r);
+    server_.count_request(r.status, 0);
+    close_after_ = true;
+    in_body_ = false;
+    len_ = fed_ = 0;  // nothing after a framing error may be read as a request
+    if (!send_response(r)) return false;
+    if (state_ == State::reading) {
+        begin_lingering_close();
+        return state_ == State::lingering;
+    }
+    return true;
+}
+
+bool Connection::send_response(http::Response& r) {
+    // Head and a memory body go out in one writev; a file body follows the head via sendfile.
+    iovec iov[2];
+    int iovcnt = 0;
+    iov[iovcnt++] = {r.head.data(), r.head.size()};
+    const bool memory_body = r.body_kind == http::Response::BodyKind::memory && r.body_length > 0;
+    if (memory_body) iov[iovcnt++] = {const_cast<char*>(r.memory.data()), r.body_length};
+    const bool file_body = r.body_kind == http::Response::BodyKind::file && r.body_length > 0;
+
+    size_t head_sent = 0;
+    size_t mem_sent = 0;
+    ssize_t n;
+    if (file_body) {
+        n = ::send(fd_.get(), r.head.data(), r.head.size(), MSG_MORE | MSG_NOSIGNAL);
+    } else {
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<size_t>(iovcnt);
+        n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    }
+    if (n < 0 && !is_soft_error(errno)) {
+        if (errno != EPIPE && errno != ECONNRESET) log::debug(sys_error("send", "response", errno));
+        close_now();
+        return false;
+    }
+    if (n > 0) {
+        server_.count_bytes(0, static_cast<uint64_t>(n));
+        last_activity_ms_ = server_.now_ms();
+        size_t sent = static_cast<size_t>(n);
+        head_sent = std::min(sent, r.head.size());
+        mem_sent = sent - head_sent;
+    }
+
+    uint64_t file_offset = r.file_offset;
+    uint64_t file_left = file_body ? r.body_length : 0;
+    if (file_body && head_sent == r.head.size()) {
+        while (file_left > 0) {
+            off_t off = static_cast<off_t>(file_offset);
+            ssize_t s = ::sendfile(fd_.get(), r.file->fd.get(), &off,
+                                   std::min<uint64_t>(file_left, kMaxSendfileChunk));
+            if (s < 0) {
+                if (is_soft_error(errno)) break;
+                if (errno != EPIPE && errno != ECONNRESET)
+                    log::error(sys_error("sendfile", "response body", errno));
+                close_now();
+                return false;
+            }
+            if (s == 0) {
+                // The file shrank under us: the promised Content-Length cannot be met, so the
+                // only honest thing left is to end the connection.
+                log::warn("file shrank while being sent; closing the connection");
+                close_now();
+                return false;
+            }
+            server_.count_bytes(0, static_cast<uint64_t>(s));
+            file_offset += static_cast<uint64_t>(s);
+            file_left -= static_cast<uint64_t>(s);
+        }
+    }
+
+    const size_t mem_total = memory_body ? r.body_length : 0;
+    if (head_sent == r.head.size() && mem_sent == mem_total && file_left == 0) {
+        after_response(r.close);
+        return true;
+    }
+
+    // Slow path: keep the unsent rest; the shared owners keep memory and file alive.
+    auto p = std::make_unique<Pending>();
+    p->head.assign(r.head, head_sent, std::string::npos);
+    if (memory_body) {
+        p->memory = r.memory.substr(mem_sent, mem_total - mem_sent);
+        p->memory_owner = r.memory_owner;
+    }
+    if (file_body) {
+        p->file = r.file;
+        p->file_offset = file_offset;
+        p->remaining = file_left;
+    }
+    p->close = r.close;
+    pending_ = std::move(p);
+    state_ = State::writing;
+    refresh_deadline();
+    set_poll(UV_WRITABLE);
+    return true;
+}
+
+bool Connection::flush_pending() {
+    Pending& p = *pending_;
+    while (p.head_off < p.head.size() || !p.memory.empty()) {
+        iovec iov[2];
+        int cnt = 0;
+        if (p.head_off < p.head.size())
+            iov[cnt++] = {p.head.data() + p.head_off, p.head.size() - p.head_off};
+        if (!p.memory.empty()) iov[cnt++] = {const_cast<char*>(p.memory.data()), p.memory.size()};
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<size_t>(cnt);
+        ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | (p.remaining ? MSG_MORE : 0));
+        if (n < 0) {
+            if (is_soft_error(errno)) return true;
+            close_now();
+            return false;
+        }
+        server_.count_bytes(0, static_cast<uint64_t>(n));
+        last_activity_ms_ = server_.now_ms();
+        size_t sent = static_cast<size_t>(n);
+        const size_t h = std::min(sent, p.head.size() - p.head_off);
+        p.head_off += h;
+        sent -= h;
+        p.memory.remove_prefix(std::min(sent, p.memory.size()));
+    }
+    while (p.remaining > 0) {
+        off_t off = static_cast<off_t>(p.file_offset);
+        ssize_t s = ::sendfile(fd_.get(), p.file->fd.get(), &off,
+                               std::min<uint64_t>(p.remaining, kMaxSendfileChunk));
+        if (s < 0) {
+            if (is_soft_error(errno)) return true;
+            if (errno != EPIPE && errno != ECONNRESET)
+                log::error(sys_error("sendfile", "response body", errno));
+            close_now();
+            return false;
+        }
+        if (s == 0) {
+            log::warn("file shrank while being sent; closing the connection");
+            close_now();
+            return false;
+        }
+        server_.count_bytes(0, static_cast<uint64_t>(s));
+        last_activity_ms_ = server_.now_ms();
+        p.file_offset += static_cast<uint64_t>(s);
+        p.remaining -= static_cast<uint64_t>(s);
+    }
+    return true;
+}
+
+void Connection::on_writable() {
+    if (!flush_pending()) return;
+    Pending& p = *pending_;
+    if (p.head_off < p.head.size() || !p.memory.empty() || p.remaining > 0) {
+        refresh_deadline();
+        return;
+    }
+    const bool close = p.close;
+    pending_.reset();
+    state_ = State::reading;
+    after_response(close);
+    if (state_ != State::reading) return;
+    set_poll(UV_READABLE);
+    // Pipelined requests that arrived while we were writing are already buffered.
+    if (buf_ && (fed_ < len_ || in_body_)) {
+        if (!process_input()) return;
+    }
+    if (state_ == State::reading) {
+        release_input_if_idle();
+        refresh_deadline();
+    }
+}
+
+void Connection::after_response(bool close) {
+    if (!close) {
+        state_ = State::reading;
+        if (poll_events_ != UV_READABLE) set_poll(UV_READABLE);
+        return;
+    }
+    close_after_ = true;
+    // Let the parser consume the rest of this request's body before closing; if it is all
+    // here (the usual case) the lingering close starts right away.
+    if (!in_body_) begin_lingering_close();
+}
+
+void Connection::begin_lingering_close() {
+    if (state_ == State::lingering) return;
+    // Half-close: the client sees a clean end of the response; whatever it still sends is read
+    // and dropped so the kernel does not answer it with a reset that could destroy the
+    // response before the client read it.
+    // If the peer is already gone shutdown() fails; the sweep then closes the connection (it
+    // must not be deleted here: callers still run on this object).
+    const bool half_closed = ::shutdown(fd_.get(), SHUT_WR) == 0;
+    state_ = State::lingering;
+    pending_.reset();
+    if (buf_) server_.buffers().release(std::move(buf_));
+    if (parser_) server_.release_parser(std::move(parser_));
+    len_ = fed_ = 0;
+    in_body_ = false;
+    deadline_ms_ = half_closed ? server_.now_ms() + kLingerMs : 0;
+    set_poll(UV_READABLE);
+}
+
+void Connection::on_lingering_readable() {
+    for (;;) {
+        ssize_t n = ::read(fd_.get(), server_.scratch_buffer(), server_.scratch_size());
+        if (n > 0) {
+            lingering_bytes_ += static_cast<uint64_t>(n);
+            if (lingering_bytes_ > kLingerMaxBytes) break;
+            continue;
+        }
+        if (n < 0 && is_soft_error(errno)) return;
+        break;  // EOF or error: the client has finished too.
+    }
+    close_now();
+}
+
+void Connection::close_now() {
+    server_.connection_closed(this);
+}
+
+}  // namespace minid

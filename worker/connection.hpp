@@ -1,0 +1,100 @@
+// Connection: one client socket, glued to the sans-I/O HTTP layer. It reads into a pooled buffer,
+// lets the parser cut requests out of it, writes each response (writev for memory bodies,
+// sendfile for files) and closes gracefully.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/unique_fd.hpp"
+#include "worker/http/request_parser.hpp"
+#include "worker/http/response.hpp"
+#include "worker/uv_handle.hpp"
+
+namespace minid {
+
+class Server;
+
+class Connection {
+  public:
+    // Creates the connection and starts reading; on failure the fd is closed and null returned.
+    static Connection* open(Server& server, UniqueFd fd, const sockaddr_storage& peer,
+                            socklen_t peer_len);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Called by the server's sweep timer; may delete the connection.
+    void check_deadline(uint64_t now_ms);
+    // The worker started draining: idle connections get a short grace, then close.
+    void on_drain_started();
+    // Close the socket now and delete this object.
+    void close_now();
+
+    Connection* next = nullptr;
+    Connection* prev = nullptr;
+
+  private:
+    enum class State : uint8_t { reading, writing, lingering };
+
+    // Unsent rest of a response whose write hit EAGAIN.
+    struct Pending {
+        std::string head;
+        size_t head_off = 0;
+        std::string_view memory;
+        std::shared_ptr<const void> memory_owner;
+        std::shared_ptr<const http::OpenFile> file;
+        uint64_t file_offset = 0;
+        uint64_t remaining = 0;  // body bytes still to send
+        bool close = false;
+    };
+
+    Connection(Server& server, UniqueFd fd, const sockaddr_storage& peer);
+    static void on_poll(uv_poll_t* h, int status, int events) noexcept;
+
+    bool start();
+    void on_readable();
+    void on_writable();
+    void on_lingering_readable();
+    // Parses buffered input and answers complete requests; false when the connection closed.
+    bool process_input();
+    bool respond();
+    bool respond_error(int status);
+    // Sends a built response now, keeping what does not fit in pending_; false when closed.
+    bool send_response(http::Response& r);
+    bool flush_pending();
+    void after_response(bool close);
+    void begin_lingering_close();
+    void set_poll(int events);
+    void acquire_input();
+    void release_input_if_idle();
+    bool idle() const;
+    void refresh_deadline();
+
+    Server& server_;
+    UniqueFd fd_;
+    UvHandle<uv_poll_t> poll_;
+    sockaddr_storage peer_{};
+
+    // Input state, leased from pools only while a request is in progress.
+    std::unique_ptr<char[]> buf_;
+    std::unique_ptr<http::RequestParser> parser_;
+    uint32_t len_ = 0;  // bytes in buf_
+    uint32_t fed_ = 0;  // bytes of buf_ the parser has consumed
+    bool in_body_ = false;
+
+    std::unique_ptr<Pending> pending_;
+    State state_ = State::reading;
+    int poll_events_ = 0;
+    bool peer_eof_ = false;
+    bool close_after_ = false;
+    uint64_t last_activity_ms_ = 0;
+    uint64_t message_start_ms_ = 0;
+    uint64_t deadline_ms_ = 0;
+    uint64_t lingering_bytes_ = 0;
+};
+
+}  // namespace minid

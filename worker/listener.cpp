@@ -1,0 +1,126 @@
+// Listener implementation. Accepting a bounded batch per wakeup keeps one worker from taking every
+// connection in a burst, which spreads load across workers that share the socket.
+#include "worker/listener.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "common/log.hpp"
+
+namespace minid {
+namespace {
+constexpr int kAcceptBatch = 16;
+constexpr uint64_t kEmfileRetryMs = 100;
+}  // namespace
+
+Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd, std::string name,
+                                                   AcceptFn on_accept) {
+    std::unique_ptr<Listener> l(new Listener());
+    l->fd_ = std::move(fd);
+    l->name_ = std::move(name);
+    l->on_accept_ = std::move(on_accept);
+
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(l->fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        return make_error(sys_error("getsockname", "listener " + l->name_, errno));
+    l->is_tcp_ = addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
+
+    uv_poll_t* p = l->poll_.make();
+    if (int rc = uv_poll_init_socket(loop, p, l->fd_.get()); rc != 0)
+        return make_error("uv_poll_init_socket(listener " + l->name_ +
+                          ") failed: " + uv_strerror(rc));
+    p->data = l.get();
+    uv_timer_t* t = l->retry_.make();
+    uv_timer_init(loop, t);
+    t->data = l.get();
+    return l;
+}
+
+Listener::~Listener() {
+    close();
+}
+
+void Listener::resume() {
+    if (closed_ || active_) return;
+    if (int rc = uv_poll_start(poll_.get(), UV_READABLE, &Listener::on_poll); rc != 0) {
+        log::error("uv_poll_start(listener ", name_, ") failed: ", uv_strerror(rc));
+        return;
+    }
+    active_ = true;
+}
+
+void Listener::pause() {
+    if (!active_) return;
+    uv_poll_stop(poll_.get());
+    active_ = false;
+}
+
+void Listener::close() {
+    if (closed_) return;
+    pause();
+    closed_ = true;
+    poll_.close();
+    retry_.close();
+    fd_.reset();
+}
+
+void Listener::on_poll(uv_poll_t* h, int status, int /*events*/) noexcept {
+    auto* self = static_cast<Listener*>(h->data);
+    if (!self) return;
+    if (status < 0) {
+        log::error("polling listener ", self->name_, " failed: ", uv_strerror(status));
+        return;
+    }
+    self->accept_batch();
+}
+
+void Listener::accept_batch() {
+    for (int i = 0; i < kAcceptBatch && active_; ++i) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            switch (errno) {
+                case EAGAIN:
+                    return;  // Another worker took it, or the queue is empty.
+                case EINTR:
+                case ECONNABORTED:
+                case EPROTO:
+                    continue;
+                case EMFILE:
+                case ENFILE:
+                case ENOBUFS:
+                case ENOMEM:
+                    // The connection waits in the kernel queue; stop polling for a moment instead
+                    // of waking up for it in a busy loop, and keep serving what we have.
+                    if (!emfile_reported_) {
+                        log::error(sys_error("accept4", "listener " + name_, errno),
+                                   "; pausing accepts, retrying every ", kEmfileRetryMs, " ms");
+                        emfile_reported_ = true;
+                    }
+                    pause();
+                    uv_timer_start(
+                        retry_.get(),
+                        [](uv_timer_t* t) noexcept {
+                            if (auto* l = static_cast<Listener*>(t->data)) l->resume();
+                        },
+                        kEmfileRetryMs, 0);
+                    return;
+                default:
+                    log::error(sys_error("accept4", "listener " + name_, errno));
+                    return;
+            }
+        }
+        if (emfile_reported_) {
+            log::notice("accepting on ", name_, " again");
+            emfile_reported_ = false;
+        }
+        on_accept_(UniqueFd(fd), peer, len);
+    }
+}
+
+}  // namespace minid

@@ -1,0 +1,51 @@
+// Listener: a listening socket the worker inherited, polled for readability and accepted from
+// with accept4() directly — no listen() call, so the backlog systemd or the master chose stays.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "worker/uv_handle.hpp"
+
+namespace minid {
+
+class Listener {
+  public:
+    // Called for each accepted connection (fd is non-blocking and close-on-exec).
+    using AcceptFn = std::function<void(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)>;
+
+    static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, UniqueFd fd, std::string name,
+                                                    AcceptFn on_accept);
+    ~Listener();
+
+    // Start/stop polling; stop is used at the connection cap and when fds run out.
+    void resume();
+    void pause();
+    // Stop for good (drain): the fd is closed here, the master keeps its own copy.
+    void close();
+
+    const std::string& name() const { return name_; }
+    bool is_tcp() const { return is_tcp_; }
+
+  private:
+    Listener() = default;
+    static void on_poll(uv_poll_t* h, int status, int events) noexcept;
+    void accept_batch();
+
+    UniqueFd fd_;
+    std::string name_;
+    AcceptFn on_accept_;
+    UvHandle<uv_poll_t> poll_;
+    UvHandle<uv_timer_t> retry_;  // re-arms polling after EMFILE so a full fd table cannot spin
+    bool active_ = false;
+    bool closed_ = false;
+    bool is_tcp_ = false;
+    bool emfile_reported_ = false;
+};
+
+}  // namespace minid

@@ -1,0 +1,253 @@
+// Server implementation: accepting, the connection list, coarse timeouts swept four times a
+// second (cheaper than a timer per connection), the drain, and stats for the master.
+#include "worker/server.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/log.hpp"
+#include "common/worker_protocol.hpp"
+#include "worker/connection.hpp"
+
+namespace minid {
+namespace {
+constexpr uint64_t kSweepMs = 250;
+constexpr uint64_t kHeartbeatMs = 1000;
+constexpr size_t kPooledBuffers = 256;
+}  // namespace
+
+Server::Server(uv_loop_t* loop, ServerOptions options)
+    : loop_(loop),
+      options_(std::move(options)),
+      scratch_(new char[kScratchSize]),
+      buffers_(std::max<size_t>(options_.config.max_header_size + 1024, 16 * 1024), kPooledBuffers),
+      access_log_(AccessLog::open("off").value()) {}
+
+Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions options) {
+    std::unique_ptr<Server> s(new Server(loop, std::move(options)));
+    const Config& cfg = s->options_.config;
+
+    http::SiteConfig site{cfg.root, cfg.index, cfg.server_name};
+    auto handler = http::StaticHandler::create(site);
+    if (!handler) return make_error(handler.error());
+    s->handler_ = std::move(handler).value();
+
+    auto log = AccessLog::open(cfg.access_log);
+    if (!log) return make_error(log.error());
+    s->access_log_ = std::move(log).value();
+
+    Server* self = s.get();
+    for (auto& [fd, name] : s->options_.listeners) {
+        auto l =
+            Listener::create(loop, std::move(fd), name,
+                             [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len) {
+                                 self->on_accept(std::move(cfd), peer, len);
+                             });
+        if (!l) return make_error(l.error());
+        s->listeners_.push_back(std::move(l).value());
+    }
+    s->options_.listeners.clear();
+
+    uv_timer_init(loop, s->sweep_timer_.make());
+    s->sweep_timer_.get()->data = self;
+    uv_timer_init(loop, s->heartbeat_timer_.make());
+    s->heartbeat_timer_.get()->data = self;
+    uv_timer_init(loop, s->drain_deadline_.make());
+    s->drain_deadline_.get()->data = self;
+    uv_check_init(loop, s->flush_check_.make());
+    s->flush_check_.get()->data = self;
+
+    if (s->options_.ipc) {
+        uv_poll_t* p = s->ipc_poll_.make();
+        if (int rc = uv_poll_init_socket(loop, p, s->options_.ipc.get()); rc != 0)
+            return make_error(std::string("uv_poll_init_socket(master link) failed: ") +
+                              uv_strerror(rc));
+        p->data = self;
+    }
+    return s;
+}
+
+Server::~Server() {
+    while (conn_head_) {
+        Connection* c = conn_head_;
+        conn_head_ = c->next;
+        delete c;
+    }
+    access_log_.flush();
+}
+
+Status Server::start() {
+    for (auto& l : listeners_) l->resume();
+    uv_timer_start(
+        sweep_timer_.get(),
+        [](uv_timer_t* t) noexcept {
+            if (auto* s = static_cast<Server*>(t->data)) s->sweep();
+        },
+        kSweepMs, kSweepMs);
+    uv_timer_start(
+        heartbeat_timer_.get(),
+        [](uv_timer_t* t) noexcept {
+            if (auto* s = static_cast<Server*>(t->data)) s->heartbeat();
+        },
+        0, kHeartbeatMs);
+    uv_check_start(flush_check_.get(), [](uv_check_t* c) noexcept {
+        if (auto* s = static_cast<Server*>(c->data)) s->access_log_.flush();
+    });
+    if (ipc_poll_) uv_poll_start(ipc_poll_.get(), UV_READABLE | UV_DISCONNECT, &Server::on_ipc);
+    set_state(WorkerState::serving);
+    notify_master_ready();
+    return {};
+}
+
+void Server::set_state(WorkerState st) {
+    if (options_.slot)
+        options_.slot->state.store(static_cast<uint64_t>(st), std::memory_order_release);
+}
+
+void Server::notify_master_ready() {
+    if (!options_.ipc) return;
+    const auto& msg = worker_protocol::kMsgReady;
+    if (::send(options_.ipc.get(), msg.data(), msg.size(), MSG_NOSIGNAL) < 0)
+        log::error(sys_error("send", "ready message to the master", errno));
+}
+
+void Server::on_ipc(uv_poll_t* h, int status, int events) noexcept {
+    auto* s = static_cast<Server*>(h->data);
+    if (!s) return;
+    char buf[64];
+    ssize_t n = status < 0 ? -1 : ::recv(s->options_.ipc.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && status >= 0 && (errno == EAGAIN || errno == EINTR) && !(events & UV_DISCONNECT))
+        return;
+    if (n > 0) return;  // The master sends nothing today; signals carry its commands.
+    // EOF: the master is gone. Finish what is in flight and exit rather than serve unsupervised.
+    uv_poll_stop(h);
+    s->begin_drain("the master process exited");
+}
+
+std::unique_ptr<http::RequestParser> Server::acquire_parser() {
+    if (free_parsers_.empty()) {
+        http::ParserLimits limits{options_.config.max_header_size, options_.config.max_body_size};
+        return std::make_unique<http::RequestParser>(limits);
+    }
+    auto p = std::move(free_parsers_.back());
+    free_parsers_.pop_back();
+    return p;
+}
+
+void Server::release_parser(std::unique_ptr<http::RequestParser> parser) {
+    if (free_parsers_.size() >= kPooledBuffers) return;
+    parser->reset();
+    free_parsers_.push_back(std::move(parser));
+}
+
+void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len) {
+    if (draining_) return;  // fd closes here; the listener is about to go away anyway
+    if (active_ >= options_.config.max_connections) {
+        // At the cap: leave further connections in the kernel queue (other workers may take
+        // them) rather than accepting what we cannot serve.
+        for (auto& l : listeners_) l->pause();
+        paused_for_cap_ = true;
+        return;
+    }
+    Connection* c = Connection::open(*this, std::move(fd), peer, len);
+    if (!c) return;
+    c->next = conn_head_;
+    if (conn_head_) conn_head_->prev = c;
+    conn_head_ = c;
+    ++active_;
+    if (options_.slot) {
+        options_.slot->connections_active.store(active_, std::memory_order_relaxed);
+        options_.slot->connections_total.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (active_ >= options_.config.max_connections) {
+        for (auto& l : listeners_) l->pause();
+        paused_for_cap_ = true;
+    }
+}
+
+void Server::connection_closed(Connection* c) {
+    if (c->prev) c->prev->next = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (conn_head_ == c) conn_head_ = c->next;
+    delete c;
+    --active_;
+    if (options_.slot) options_.slot->connections_active.store(active_, std::memory_order_relaxed);
+    if (paused_for_cap_ && !draining_ && active_ < options_.config.max_connections) {
+        paused_for_cap_ = false;
+        for (auto& l : listeners_) l->resume();
+    }
+    maybe_finish();
+}
+
+void Server::count_request(int status, uint64_t bytes_out_delta) {
+    if (!options_.slot) return;
+    options_.slot->requests.fetch_add(1, std::memory_order_relaxed);
+    const int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        options_.slot->status_class[cls - 1].fetch_add(1, std::memory_order_relaxed);
+    if (bytes_out_delta)
+        options_.slot->bytes_out.fetch_add(bytes_out_delta, std::memory_order_relaxed);
+}
+
+void Server::count_bytes(uint64_t in, uint64_t out) {
+    if (!options_.slot) return;
+    if (in) options_.slot->bytes_in.fetch_add(in, std::memory_order_relaxed);
+    if (out) options_.slot->bytes_out.fetch_add(out, std::memory_order_relaxed);
+}
+
+void Server::sweep() {
+    const uint64_t now = uv_now(loop_);
+    for (Connection* c = conn_head_; c;) {
+        Connection* next = c->next;  // check_deadline may delete c
+        c->check_deadline(now);
+        c = next;
+    }
+}
+
+void Server::heartbeat() {
+    if (options_.slot) options_.slot->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+}
+
+void Server::begin_drain(const char* why) {
+    if (draining_ || stopped_) return;
+    draining_ = true;
+    log::info("draining (", why, "): ", active_, " connection(s) open");
+    set_state(WorkerState::draining);
+    for (auto& l : listeners_) l->close();
+    for (Connection* c = conn_head_; c;) {
+        Connection* next = c->next;
+        c->on_drain_started();
+        c = next;
+    }
+    uv_timer_start(
+        drain_deadline_.get(),
+        [](uv_timer_t* t) noexcept {
+            auto* s = static_cast<Server*>(t->data);
+            if (!s) return;
+            log::warn("graceful_timeout reached with ", s->active_,
+                      " connection(s) open; closing them");
+            s->stop_now();
+        },
+        static_cast<uint64_t>(options_.config.graceful_timeout.count()), 0);
+    maybe_finish();
+}
+
+void Server::stop_now() {
+    if (stopped_) return;
+    draining_ = true;
+    for (auto& l : listeners_) l->close();
+    while (conn_head_) conn_head_->close_now();
+    stopped_ = true;
+    uv_stop(loop_);
+}
+
+void Server::maybe_finish() {
+    if (draining_ && active_ == 0 && !stopped_) {
+        stopped_ = true;
+        uv_stop(loop_);
+    }
+}
+
+}  // namespace minid
