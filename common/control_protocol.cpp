@@ -1,0 +1,295 @@
+// Control protocol encoding and decoding. nlohmann::json throws on type errors; every throw is
+// caught here so callers only ever see Result values.
+#include "common/control_protocol.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace minid::control {
+namespace {
+
+constexpr const char* kClassNames[5] = {"status_1xx", "status_2xx", "status_3xx", "status_4xx",
+                                        "status_5xx"};
+
+std::string line_of(const Json& j) {
+    // Replace invalid UTF-8 (an error message may quote a config file's bytes) instead of
+    // throwing: the reply must always go out.
+    std::string s = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    s.push_back('\n');
+    return s;
+}
+
+// Version check first: a peer speaking another version may use other field names, and the
+// operator needs to hear about the version rather than about a missing field.
+std::optional<std::string> version_problem(const Json& j, const char* peer, const char* self) {
+    auto it = j.find("v");
+    if (it == j.end()) return std::string("missing protocol version \"v\"");
+    if (!it->is_number_integer()) return std::string("protocol version \"v\" must be an integer");
+    const auto v = it->get<int64_t>();
+    if (v == kProtocolVersion) return std::nullopt;
+    return std::string(peer) + " speaks control protocol version " + std::to_string(v) + ", " +
+           self + " speaks version " + std::to_string(kProtocolVersion);
+}
+
+uint64_t get_u64(const Json& j, const char* key) {
+    const Json& v = j.at(key);
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+        throw std::invalid_argument(std::string("\"") + key + "\" must be a non-negative integer");
+    return v.get<uint64_t>();
+}
+
+std::optional<uint64_t> get_opt_u64(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    return get_u64(j, key);
+}
+
+Json opt_json(const std::optional<uint64_t>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
+// Rates are shown with one decimal; rounding here keeps the JSON short and stable.
+double round1(double v) {
+    return std::round(v * 10.0) / 10.0;
+}
+
+}  // namespace
+
+const char* command_name(Command cmd) {
+    switch (cmd) {
+        case Command::status:
+            return "status";
+        case Command::reload:
+            return "reload";
+        case Command::stop:
+            return "stop";
+        case Command::reopen:
+            return "reopen";
+        case Command::workers:
+            return "workers";
+        case Command::metrics:
+            return "metrics";
+    }
+    return "?";
+}
+
+std::optional<Command> parse_command_name(std::string_view name) {
+    for (Command c : {Command::status, Command::reload, Command::stop, Command::reopen,
+                      Command::workers, Command::metrics})
+        if (name == command_name(c)) return c;
+    return std::nullopt;
+}
+
+std::string encode_request(const Request& request) {
+    Json j = {{"v", kProtocolVersion}, {"cmd", command_name(request.cmd)}};
+    if (request.cmd == Command::stop) j["fast"] = request.fast;
+    if (request.cmd == Command::workers) j["count"] = request.count;
+    return line_of(j);
+}
+
+Result<Request> decode_request(std::string_view line) {
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return make_error("request is not valid JSON");
+    if (!j.is_object()) return make_error("request must be a JSON object");
+    if (auto problem = version_problem(j, "minidctl", "this minid")) return make_error(*problem);
+    auto cmd_it = j.find("cmd");
+    if (cmd_it == j.end() || !cmd_it->is_string()) return make_error("missing command \"cmd\"");
+    auto cmd = parse_command_name(cmd_it->get<std::string>());
+    if (!cmd) return make_error("unknown command \"" + cmd_it->get<std::string>() + "\"");
+    Request r;
+    r.cmd = *cmd;
+    if (r.cmd == Command::stop) {
+        auto it = j.find("fast");
+        if (it != j.end() && !it->is_boolean()) return make_error("\"fast\" must be true or false");
+        r.fast = it != j.end() && it->get<bool>();
+    }
+    if (r.cmd == Command::workers) {
+        auto it = j.find("count");
+        if (it == j.end() || !it->is_number_integer() || it->get<int64_t>() < 0 ||
+            it->get<int64_t>() > std::numeric_limits<unsigned>::max())
+            return make_error("workers needs \"count\": a non-negative integer");
+        r.count = it->get<unsigned>();
+    }
+    return r;
+}
+
+std::string encode_ok(const Json& payload) {
+    Json j = {{"v", kProtocolVersion}, {"ok", true}};
+    if (payload.is_object())
+        for (auto it = payload.begin(); it != payload.end(); ++it) j[it.key()] = it.value();
+    return line_of(j);
+}
+
+std::string encode_error(std::string_view message) {
+    return line_of(Json{{"v", kProtocolVersion}, {"ok", false}, {"error", std::string(message)}});
+}
+
+Result<Response> decode_response(std::string_view line) {
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return make_error("the answer is not a JSON object");
+    if (auto problem = version_problem(j, "minid", "this minidctl")) return make_error(*problem);
+    auto ok = j.find("ok");
+    if (ok == j.end() || !ok->is_boolean()) return make_error("the answer has no \"ok\" field");
+    Response r;
+    r.ok = ok->get<bool>();
+    if (!r.ok) {
+        auto err = j.find("error");
+        if (err == j.end() || !err->is_string())
+            return make_error("a failure answer without an \"error\" message");
+        r.error = err->get<std::string>();
+    }
+    r.body = std::move(j);
+    return r;
+}
+
+std::optional<std::string> LineBuffer::next_line() {
+    const size_t nl = data_.find('\n', start_);
+    if (nl == std::string::npos) {
+        // Compact only when nothing is pending, so appends stay amortized O(n).
+        if (start_ == data_.size()) {
+            data_.clear();
+            start_ = 0;
+        }
+        return std::nullopt;
+    }
+    size_t end = nl;
+    if (end > start_ && data_[end - 1] == '\r') --end;
+    std::string line = data_.substr(start_, end - start_);
+    start_ = nl + 1;
+    if (start_ > 4096 && start_ * 2 > data_.size()) {
+        data_.erase(0, start_);
+        start_ = 0;
+    }
+    return line;
+}
+
+bool LineBuffer::overflowed() const {
+    // Everything buffered counts, complete lines too: the reader stops reading while a
+    // request is pending, so this bounds memory whatever the peer sends.
+    return buffered() > max_line_;
+}
+
+StatusTotals compute_totals(const std::vector<WorkerStatus>& workers) {
+    StatusTotals t;
+    for (const auto& w : workers) {
+        ++t.workers;
+        t.requests += w.requests;
+        t.rps += w.rps;
+        t.connections_active += w.connections_active;
+        t.connections_total += w.connections_total;
+        t.bytes_in += w.bytes_in;
+        t.bytes_out += w.bytes_out;
+        for (int i = 0; i < 5; ++i) t.status_class[i] += w.status_class[i];
+        t.rss_bytes += w.rss_bytes.value_or(0);
+    }
+    t.rps = round1(t.rps);
+    return t;
+}
+
+Json status_to_json(const StatusSnapshot& s) {
+    const MasterStatus& m = s.master;
+    Json master = {
+        {"pid", m.pid},
+        {"version", m.version},
+        {"uptime_s", m.uptime_s},
+        {"generation", m.generation},
+        {"config_file", m.config_file},
+        {"listeners", m.listeners},
+        {"socket_activated", m.socket_activated},
+        {"reloading", m.reloading},
+        {"stopping", m.stopping},
+        {"target_workers", m.target_workers},
+        {"reloads_ok", m.reloads_ok},
+        {"reloads_failed", m.reloads_failed},
+        {"last_reload_error", m.last_reload_error ? Json(*m.last_reload_error) : Json(nullptr)},
+    };
+    Json workers = Json::array();
+    for (const auto& w : s.workers) {
+        Json jw = {
+            {"pid", w.pid},
+            {"slot", w.slot},
+            {"generation", w.generation},
+            {"state", w.state},
+            {"uptime_s", w.uptime_s},
+            {"requests", w.requests},
+            {"rps", round1(w.rps)},
+            {"connections_active", w.connections_active},
+            {"connections_total", w.connections_total},
+            {"bytes_in", w.bytes_in},
+            {"bytes_out", w.bytes_out},
+            {"rss_bytes", opt_json(w.rss_bytes)},
+            {"heartbeat_age_ms", opt_json(w.heartbeat_age_ms)},
+        };
+        for (int i = 0; i < 5; ++i) jw[kClassNames[i]] = w.status_class[i];
+        workers.push_back(std::move(jw));
+    }
+    const StatusTotals& t = s.totals;
+    Json totals = {
+        {"workers", t.workers},
+        {"requests", t.requests},
+        {"rps", round1(t.rps)},
+        {"connections_active", t.connections_active},
+        {"connections_total", t.connections_total},
+        {"bytes_in", t.bytes_in},
+        {"bytes_out", t.bytes_out},
+        {"rss_bytes", t.rss_bytes},
+    };
+    for (int i = 0; i < 5; ++i) totals[kClassNames[i]] = t.status_class[i];
+    return Json{{"master", std::move(master)},
+                {"workers", std::move(workers)},
+                {"totals", std::move(totals)}};
+}
+
+Result<StatusSnapshot> status_from_json(const Json& j) {
+    try {
+        StatusSnapshot s;
+        const Json& m = j.at("master");
+        s.master.pid = m.at("pid").get<pid_t>();
+        s.master.version = m.at("version").get<std::string>();
+        s.master.uptime_s = get_u64(m, "uptime_s");
+        s.master.generation = get_u64(m, "generation");
+        s.master.config_file = m.at("config_file").get<std::string>();
+        s.master.listeners = m.at("listeners").get<std::vector<std::string>>();
+        s.master.socket_activated = m.at("socket_activated").get<bool>();
+        s.master.reloading = m.at("reloading").get<bool>();
+        s.master.stopping = m.at("stopping").get<bool>();
+        s.master.target_workers = m.at("target_workers").get<unsigned>();
+        s.master.reloads_ok = get_u64(m, "reloads_ok");
+        s.master.reloads_failed = get_u64(m, "reloads_failed");
+        if (const Json& e = m.at("last_reload_error"); !e.is_null())
+            s.master.last_reload_error = e.get<std::string>();
+        for (const Json& jw : j.at("workers")) {
+            WorkerStatus w;
+            w.pid = jw.at("pid").get<pid_t>();
+            w.slot = jw.at("slot").get<int>();
+            w.generation = get_u64(jw, "generation");
+            w.state = jw.at("state").get<std::string>();
+            w.uptime_s = get_u64(jw, "uptime_s");
+            w.requests = get_u64(jw, "requests");
+            w.rps = jw.at("rps").get<double>();
+            w.connections_active = get_u64(jw, "connections_active");
+            w.connections_total = get_u64(jw, "connections_total");
+            w.bytes_in = get_u64(jw, "bytes_in");
+            w.bytes_out = get_u64(jw, "bytes_out");
+            for (int i = 0; i < 5; ++i) w.status_class[i] = get_u64(jw, kClassNames[i]);
+            w.rss_bytes = get_opt_u64(jw, "rss_bytes");
+            w.heartbeat_age_ms = get_opt_u64(jw, "heartbeat_age_ms");
+            s.workers.push_back(std::move(w));
+        }
+        const Json& t = j.at("totals");
+        s.totals.workers = t.at("workers").get<unsigned>();
+        s.totals.requests = get_u64(t, "requests");
+        s.totals.rps = t.at("rps").get<double>();
+        s.totals.connections_active = get_u64(t, "connections_active");
+        s.totals.connections_total = get_u64(t, "connections_total");
+        s.totals.bytes_in = get_u64(t, "bytes_in");
+        s.totals.bytes_out = get_u64(t, "bytes_out");
+        for (int i = 0; i < 5; ++i) s.totals.status_class[i] = get_u64(t, kClassNames[i]);
+        s.totals.rss_bytes = get_u64(t, "rss_bytes");
+        return s;
+    } catch (const std::exception& e) {
+        return make_error(std::string("malformed status: ") + e.what());
+    }
+}
+
+}  // namespace minid::control

@@ -1,0 +1,138 @@
+// Status table rendering; column widths follow the widest cell so large counters stay aligned.
+#include "ctl/status_table.hpp"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "ctl/human_units.hpp"
+
+namespace minid::ctl {
+namespace {
+
+enum class Align { left, right };
+
+struct Column {
+    const char* title;
+    Align align;
+};
+
+constexpr std::array<Column, 13> kColumns = {{
+    {"PID", Align::left},
+    {"GEN", Align::right},
+    {"STATE", Align::left},
+    {"UPTIME", Align::right},
+    {"REQ", Align::right},
+    {"REQ/S", Align::right},
+    {"CONNS", Align::right},
+    {"OUT", Align::right},
+    {"2XX", Align::right},
+    {"3XX", Align::right},
+    {"4XX", Align::right},
+    {"5XX", Align::right},
+    {"RSS", Align::right},
+}};
+using Row = std::array<std::string, kColumns.size()>;
+
+Row worker_row(const control::WorkerStatus& w) {
+    return {std::to_string(w.pid),
+            std::to_string(w.generation),
+            w.state,
+            format_duration(w.uptime_s),
+            std::to_string(w.requests),
+            format_rate(w.rps),
+            std::to_string(w.connections_active),
+            format_bytes(w.bytes_out),
+            std::to_string(w.status_class[1]),
+            std::to_string(w.status_class[2]),
+            std::to_string(w.status_class[3]),
+            std::to_string(w.status_class[4]),
+            w.rss_bytes ? format_bytes(*w.rss_bytes) : "-"};
+}
+
+Row totals_row(const control::StatusTotals& t) {
+    return {"total",
+            "",
+            "",
+            "",
+            std::to_string(t.requests),
+            format_rate(t.rps),
+            std::to_string(t.connections_active),
+            format_bytes(t.bytes_out),
+            std::to_string(t.status_class[1]),
+            std::to_string(t.status_class[2]),
+            std::to_string(t.status_class[3]),
+            std::to_string(t.status_class[4]),
+            format_bytes(t.rss_bytes)};
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+    return out;
+}
+
+std::string pad(const std::string& cell, size_t width, Align align) {
+    const std::string fill(width > cell.size() ? width - cell.size() : 0, ' ');
+    return align == Align::left ? cell + fill : fill + cell;
+}
+
+}  // namespace
+
+std::string render_status_table(const control::StatusSnapshot& s) {
+    const control::MasterStatus& m = s.master;
+    unsigned starting = 0, serving = 0, draining = 0;
+    for (const auto& w : s.workers) {
+        starting += w.state == "starting";
+        serving += w.state == "serving";
+        draining += w.state == "draining";
+    }
+
+    std::string out;
+    out += "minid " + m.version + ", master pid " + std::to_string(m.pid) + ", up " +
+           format_duration(m.uptime_s) + ", generation " + std::to_string(m.generation);
+    if (m.reloading) out += " (reloading)";
+    if (m.stopping) out += " (stopping)";
+    out += "\n";
+    out += "config:     " +
+           (m.config_file.empty() ? std::string("(built-in settings)") : m.config_file) + "\n";
+    out += "listening:  " + (m.listeners.empty() ? std::string("-") : join(m.listeners, ", ")) +
+           (m.socket_activated ? " (from systemd)" : "") + "\n";
+    std::string workers = std::to_string(serving) + " serving";
+    if (starting) workers += ", " + std::to_string(starting) + " starting";
+    if (draining) workers += ", " + std::to_string(draining) + " draining";
+    out += "workers:    " + workers + " (target " + std::to_string(m.target_workers) + ")\n";
+    out += "reloads:    " + std::to_string(m.reloads_ok) + " ok, " +
+           std::to_string(m.reloads_failed) + " failed\n";
+    if (m.last_reload_error) {
+        // Config errors span lines (one per problem); indent them under the label.
+        std::string err = *m.last_reload_error;
+        for (size_t pos = err.find('\n'); pos != std::string::npos; pos = err.find('\n', pos + 1))
+            err.insert(pos + 1, "            ");
+        out += "last error: " + err + "\n";
+    }
+    out += "\n";
+
+    std::vector<Row> rows;
+    Row header;
+    for (size_t i = 0; i < kColumns.size(); ++i) header[i] = kColumns[i].title;
+    rows.push_back(header);
+    for (const auto& w : s.workers) rows.push_back(worker_row(w));
+    rows.push_back(totals_row(s.totals));
+
+    std::array<size_t, kColumns.size()> width{};
+    for (const Row& r : rows)
+        for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (const Row& r : rows) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i) {
+            if (i) line += "  ";
+            line += pad(r[i], width[i], kColumns[i].align);
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+    return out;
+}
+
+}  // namespace minid::ctl
