@@ -2,6 +2,9 @@
 // the dispatch of control requests to the master.
 #include "daemon/control_server.hpp"
 
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <utility>
@@ -63,26 +66,36 @@ class ServerImpl final : public ControlServer {
 };
 
 Status ServerImpl::start() {
+    // libuv writes with write(2): a client that hangs up before its answer would kill the
+    // master with SIGPIPE unless it is ignored (the master does; make sure for any caller).
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+        ::signal(SIGPIPE, SIG_IGN);
     if (auto st = prepare_socket_path(opts_.path); !st) return st;
-    uv_pipe_t* pipe = listener_.make();
-    if (int r = uv_pipe_init(loop_, pipe, 0); r < 0)
-        return make_error(std::string("uv_pipe_init failed: ") + uv_strerror(r));
-    pipe->data = this;
-    if (int r = uv_pipe_bind(pipe, opts_.path.c_str()); r < 0)
-        return make_error(sys_error("bind", opts_.path, -r));
+    auto fd = bind_unix_socket(opts_.path);
+    if (!fd) return make_error(fd.error());
+    // Nobody can connect before listen(), so the file's umask-derived mode is never usable.
+    if (auto st = set_socket_permissions(opts_.path, opts_.mode, opts_.group); !st) {
+        ::unlink(opts_.path.c_str());  // just created by the bind above
+        return st;
+    }
+    // Taken after chmod/chown, which change the ctime that is part of the identity.
     auto id = socket_file_id(opts_.path);
     if (!id) return make_error(id.error());
     file_id_ = *id;
-    // Nobody can connect before listen(), so the file's umask-derived mode is never usable.
-    if (auto st = set_socket_permissions(opts_.path, opts_.mode, opts_.group); !st) {
-        remove_socket_file(opts_.path, file_id_);
-        return st;
+    uv_pipe_t* pipe = listener_.make();
+    int r = uv_pipe_init(loop_, pipe, 0);
+    if (r == 0) {
+        pipe->data = this;
+        r = uv_pipe_open(pipe, fd->get());
+        if (r == 0) fd->release();  // the handle owns it now
     }
-    const int r = uv_listen(reinterpret_cast<uv_stream_t*>(pipe), kBacklog,
-                            [](uv_stream_t* s, int status) noexcept {
-                                if (auto* self = static_cast<ServerImpl*>(s->data))
-                                    self->on_connection(status);
-                            });
+    if (r == 0)
+        r = uv_listen(reinterpret_cast<uv_stream_t*>(pipe), kBacklog,
+                      [](uv_stream_t* s, int status) noexcept {
+                          if (auto* self = static_cast<ServerImpl*>(s->data))
+                              self->on_connection(status);
+                      });
     if (r < 0) {
         remove_socket_file(opts_.path, file_id_);
         return make_error(sys_error("listen", opts_.path, -r));

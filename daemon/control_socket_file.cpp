@@ -78,6 +78,20 @@ Status prepare_socket_path(const std::string& path) {
     return {};
 }
 
+Result<UniqueFd> bind_unix_socket(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path)
+        return make_error("control socket path is longer than " +
+                          std::to_string(sizeof addr.sun_path - 1) + " bytes: " + path);
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return make_error(sys_error("socket", "AF_UNIX", errno));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        return make_error(sys_error("bind", path, errno));
+    return fd;
+}
+
 Result<gid_t> resolve_group(const std::string& group) {
     unsigned long numeric = 0;
     auto [end, ec] = std::from_chars(group.data(), group.data() + group.size(), numeric);
@@ -112,14 +126,17 @@ Status set_socket_permissions(const std::string& path, unsigned mode, const std:
 Result<SocketFileId> socket_file_id(const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return make_error(sys_error("stat", path, errno));
-    return SocketFileId{st.st_dev, st.st_ino, true};
+    if (!S_ISSOCK(st.st_mode)) return make_error(path + " is not a socket");
+    return SocketFileId{st.st_dev, st.st_ino, st.st_ctim, true};
 }
 
 void remove_socket_file(const std::string& path, const SocketFileId& id) {
     if (!id.valid) return;
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return;
-    if (st.st_dev != id.dev || st.st_ino != id.ino) return;  // a successor's socket
+    if (!S_ISSOCK(st.st_mode) || st.st_dev != id.dev || st.st_ino != id.ino ||
+        st.st_ctim.tv_sec != id.ctime.tv_sec || st.st_ctim.tv_nsec != id.ctime.tv_nsec)
+        return;  // a successor's file
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) log::warn(sys_error("unlink", path, errno));
 }
 
