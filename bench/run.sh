@@ -101,11 +101,11 @@ apt_install() {
     command -v apt-get >/dev/null || return 1
     if ((!APT_UPDATED)); then
         log "apt-get update"
-        apt-get update -qq >&2 || true
+        timeout 600 apt-get update -qq >&2 || true
         APT_UPDATED=1
     fi
     log "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+    DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
 ensure_tools() {
@@ -134,7 +134,7 @@ build_minid() {
     log "building minid (Release) in $build"
     if ! cmake -S "$REPO_DIR" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
         >"$LOG_DIR/minid-build.txt" 2>&1 ||
-        ! cmake --build "$build" -j2 >>"$LOG_DIR/minid-build.txt" 2>&1; then
+        ! timeout 1800 cmake --build "$build" -j2 >>"$LOG_DIR/minid-build.txt" 2>&1; then
         warn "minid build failed (see $LOG_DIR/minid-build.txt)"
         return 1
     fi

@@ -133,8 +133,12 @@ load_idle() {
     record "$round" idle "$key" rss_before_kib "${rss0%% *}"
     record "$round" idle "$key" rss_after_kib "${rss1%% *}"
     record "$round" idle "$key" rss_workers_before "${rss0#* }"
+    # Per worker *process* (h2o's workers are threads of one process).
+    record "$round" idle "$key" rss_per_worker_kib \
+        "$(awk -v t="${rss0%% *}" -v list="${rss0#* }" 'BEGIN { n = split(list, w, " "); printf "%.0f\n", (n > 0 ? t / n : t) }')"
+    # Per connection the server really holds (gunicorn's sync workers hold none: nan).
     record "$round" idle "$key" kib_per_conn \
-        "$(awk -v a="${rss1%% *}" -v b="${rss0%% *}" -v n="$ok" 'BEGIN { if (n > 0) printf "%.2f\n", (a - b) / n; else print "nan" }')"
+        "$(awk -v a="${rss1%% *}" -v b="${rss0%% *}" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f\n", (a - b) / n; else print "nan" }')"
     parsed=$(parse wrk "$probe1")
     if [[ "$(kv requests <<<"$parsed")" == 0 ]]; then
         warn "$key answered none of the probe's requests while holding $ok idle connections (a connection limit? see README)"
@@ -217,14 +221,18 @@ load_spread() {
     record_kv "$round" spread "$key" < <(parse wrk "$out" | grep -E '^(rps|p99_ms|errors) ')
 }
 
-# minid keeps per-worker request counters; read them when its control tool is there.
+# minid counts requests and connections per worker: read them from minidctl status --json, or
+# from the control socket directly when minidctl is not built (yet).
 minid_worker_requests() {
-    local k2="$1" round="$2" key="$3" sock="$BENCH_TMP/srv/$1/control.sock" json
-    [[ -x "$MINIDCTL_BIN" && -S "$sock" ]] || return 0
-    json=$("$MINIDCTL_BIN" --socket "$sock" status --json 2>/dev/null) || return 0
-    record "$round" spread "$key" requests_split "$("$PY" -c '
-import json, sys
-workers = json.load(sys.stdin).get("workers", [])
-counts = sorted((int(w.get("requests", 0)) for w in workers), reverse=True)
-print("/".join(map(str, counts)) or "-")' <<<"$json" 2>/dev/null || echo -)"
+    local round="$2" key="$3" sock="$BENCH_TMP/srv/$1/control.sock" parsed=""
+    [[ -S "$sock" ]] || return 0
+    if [[ -x "$MINIDCTL_BIN" ]]; then
+        parsed=$("$MINIDCTL_BIN" --control "$sock" status --json 2>/dev/null |
+            "$PY" "$BENCH_LIB/minid_status.py" --json - 2>/dev/null) || parsed=""
+    fi
+    if [[ -z "$parsed" ]]; then
+        parsed=$("$PY" "$BENCH_LIB/minid_status.py" --socket "$sock" 2>&1) ||
+            { warn "minid status over $sock failed: $parsed"; return 0; }
+    fi
+    record_kv "$round" spread "$key" <<<"$parsed"
 }

@@ -136,15 +136,13 @@ class Report:
         rows = []
         for s in r.servers:
             hey = f"{spread(r.nums('hey', s, 'rps'))}; {short(r.median('hey', s, 'p99_ms'))}"
-            rss = r.nums("idle", s, "rss_before_kib")
-            workers = int(self.meta.get("workers", "1"))
-            rss_mib = [v / 1024 / workers for v in rss]
+            rss_mib = [v / 1024 for v in r.nums("idle", s, "rss_per_worker_kib")]
             reload_fail = count(r.nums("reload", s, "errors")) if r.nums("reload", s, "errors") else "–"
             rows.append([s, spread(r.nums("keepalive", s, "rps")), self.pct_of_nginx("keepalive", s, "rps"),
                          hey, spread(r.nums("close", s, "rps")), spread(r.nums("big", s, "mb_s")),
                          spread(rss_mib), spread(r.nums("keepalive", s, "cpu_us_per_req")), reload_fail])
         self.add(table(["server", "keep-alive RPS", "% of nginx", "hey RPS; p99 ms",
-                        "one conn per request RPS", "1 MiB MB/s", "RSS per worker MiB",
+                        "one conn per request RPS", "1 MiB MB/s", "RSS per worker process MiB",
                         "CPU µs/req keep-alive", "reload: failed requests"], rows, drop_empty=True))
         self.add()
 
@@ -215,11 +213,13 @@ class Report:
             if not r.texts("spread", s, "cpu_split_pct"):
                 continue
             rows.append([s, ", ".join(r.texts("spread", s, "conn_split")) or "–",
+                         ", ".join(r.texts("spread", s, "conns_split")) or "–",
                          ", ".join(r.texts("spread", s, "requests_split")) or "–",
                          ", ".join(r.texts("spread", s, "cpu_split_pct")),
                          count(r.nums("spread", s, "cpu_max_share_pct")), spread(r.nums("spread", s, "rps")),
                          count(r.nums("spread", s, "errors"))])
-        self.add(table(["server", "connections per worker", "requests per worker (minidctl)",
+        self.add(table(["server", "connections per worker", "accepted per worker (minid status)",
+                        "requests per worker (minid status)",
                         "CPU % per worker", "busiest worker CPU %", "RPS", "errors"], rows))
         self.add()
 
@@ -267,7 +267,8 @@ class Report:
         self.add("\n".join(f"- {w}" for w in self.warnings) if self.warnings else "none")
         self.add("\n## Setup\n")
         self.add("```")
-        self.add("\n".join(f"{k}: {v}" for k, v in m.items() if k != "versions"))
+        derived = ("versions", "wrk_c", "idle_conns")  # parsed out of "sizes" for the text above
+        self.add("\n".join(f"{k}: {v}" for k, v in m.items() if k not in derived))
         self.add("\n".join(m.get("versions", [])))
         self.add("```")
         return "\n".join(self.out) + "\n"
