@@ -347,5 +347,90 @@ TEST(Lifecycle, Usr1ReopensTheAccessLog) {
     expect_clean_exit(m);
 }
 
+std::string exe_of(pid_t pid) {
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// A package upgrade replaces /usr/sbin/minid by rename; the next reload must run the new file.
+TEST(Lifecycle, ReloadRunsAnUpgradedBinary) {
+    Site site("", "", 1);
+    const std::string exe = site.dir.file("minid");
+    ASSERT_EQ(run_command("cp " + std::string(MINID_BINARY) + " " + exe).exit_code, 0);
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path, {}, exe));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_EQ(run_command("cp " + exe + " " + exe + ".new && mv " + exe + ".new " + exe).exit_code,
+              0);
+    ASSERT_TRUE(eventually([&] { return children_of(m.pid()).size() == 1; }));
+    EXPECT_NE(exe_of(children_of(m.pid())[0]).find("(deleted)"), std::string::npos);
+    m.signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return m.log().find("reload complete") != std::string::npos; }))
+        << m.log();
+    ASSERT_TRUE(eventually([&] { return children_of(m.pid()).size() == 1; }));
+    EXPECT_EQ(exe_of(children_of(m.pid())[0]), exe) << "new workers run the new file";
+    EXPECT_EQ(http_get(site.port, "/hello.txt")->status, 200);
+    m.signal(SIGTERM);
+    expect_clean_exit(m);
+}
+
+// An upgrade whose workers cannot start (here: they refuse the master's protocol) fails the
+// reload; the old generation keeps serving.
+TEST(Lifecycle, ReloadWithAWorkerBinaryThatRefusesFailsCleanly) {
+    Site site("", "", 1);
+    const std::string exe = site.dir.file("minid");
+    ASSERT_EQ(run_command("cp " + std::string(MINID_BINARY) + " " + exe).exit_code, 0);
+    NotifySocket notify(site.dir.file("notify.sock"));
+    MinidProcess m;
+    ASSERT_TRUE(
+        m.start({"-c", site.config_path}, site.log_path, {"NOTIFY_SOCKET=" + notify.path()}, exe));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    notify.collect(5s, "READY=1");
+    const auto workers = children_of(m.pid());
+    site.dir.write("minid.new", "#!/bin/sh\necho 'worker protocol 99' >&2\nexit 3\n");
+    ASSERT_EQ(run_command("chmod +x " + exe + ".new && mv " + exe + ".new " + exe).exit_code, 0);
+    m.signal(SIGHUP);
+    notify.collect(10s, "reload failed");
+    EXPECT_NE(m.log().find("another protocol"), std::string::npos) << m.log();
+    EXPECT_EQ(children_of(m.pid()), workers);
+    EXPECT_EQ(http_get(site.port, "/hello.txt")->status, 200);
+    EXPECT_EQ(notify.kinds().back(), "READY=1");
+    m.signal(SIGTERM);
+    expect_clean_exit(m);
+}
+
+TEST(Lifecycle, WatchdogPingsWhileWorkersAreHealthy) {
+    Site site("", "", 1);
+    NotifySocket notify(site.dir.file("notify.sock"));
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path,
+                        {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=400000"}));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    notify.collect(1500ms);
+    EXPECT_GE(notify.count("WATCHDOG=1"), 3u);
+    m.signal(SIGTERM);
+    expect_clean_exit(m);
+}
+
+TEST(Lifecycle, LongDrainExtendsSystemdStopTimeout) {
+    Site site("graceful_timeout = 3s\n", "", 1);
+    site.dir.write("www/big.bin", std::string(32 * 1024 * 1024, 'z'));
+    NotifySocket notify(site.dir.file("notify.sock"));
+    MinidProcess m;
+    ASSERT_TRUE(
+        m.start({"-c", site.config_path}, site.log_path, {"NOTIFY_SOCKET=" + notify.path()}));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    Client stuck(site.port);
+    int rcvbuf = 4096;
+    ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    stuck.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(300ms);
+    m.signal(SIGTERM);
+    notify.collect(2500ms);
+    EXPECT_GE(notify.count("EXTEND_TIMEOUT_USEC="), 1u);
+    m.wait_exit(20s);
+}
+
 }  // namespace
 }  // namespace minid::test
