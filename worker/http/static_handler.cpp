@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "common/log.hpp"
+#include "worker/http/ascii.hpp"
 #include "worker/http/conditional.hpp"
 #include "worker/http/file_cache.hpp"
 #include "worker/http/file_open.hpp"
@@ -33,6 +34,20 @@ struct Disposition {
     bool head_only = false;
 };
 
+// A client that sent "Expect: 100-continue" may skip its body once it sees a final answer
+// (RFC 9110 10.1.1); the parser would then read the next request as body, so such a
+// connection is closed after the response instead.
+bool may_skip_body(const Request& req) noexcept {
+    if (!req.has_body) return false;
+    for (uint32_t i = 0; i < req.header_count; ++i) {
+        if (ascii::iequals(req.headers[i].name, "expect") &&
+            ascii::iequals(ascii::trim_ows(req.headers[i].value), "100-continue")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 class StaticFileHandler final : public StaticHandler {
   public:
     StaticFileHandler(SiteConfig config, UniqueFd root, const FileCacheLimits& limits)
@@ -43,7 +58,7 @@ class StaticFileHandler final : public StaticHandler {
     void handle(const Request& req, bool keep_alive, std::time_t now, Response& out) override {
         out.clear();
         Disposition d;
-        d.close = !keep_alive;
+        d.close = !keep_alive || may_skip_body(req);
         d.http10 = req.version_major == 1 && req.version_minor == 0;
         d.head_only = req.method == Method::head;
 

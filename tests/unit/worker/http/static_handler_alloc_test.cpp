@@ -3,6 +3,9 @@
 // while a test has counting switched on; everything else behaves as before.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -15,20 +18,55 @@ namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<size_t> g_allocations{0};
 
-void* counted_alloc(std::size_t n) {
+void count() {
     if (g_counting.load(std::memory_order_relaxed)) {
         g_allocations.fetch_add(1, std::memory_order_relaxed);
     }
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
+}
+
+void* counted_alloc(std::size_t n) noexcept {
+    count();
+    return std::malloc(n == 0 ? 1 : n);
+}
+
+void* counted_aligned_alloc(std::size_t n, std::align_val_t al) noexcept {
+    count();
+    void* p = nullptr;
+    const auto align = std::max(static_cast<std::size_t>(al), sizeof(void*));
+    return posix_memalign(&p, align, n == 0 ? 1 : n) == 0 ? p : nullptr;
+}
+
+void* or_throw(void* p) {
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
 }
 }  // namespace
 
+// Every replaceable form is replaced, so that nothing pairs a library operator new with a
+// free() here (AddressSanitizer reports such a mismatch); all of them are malloc/free based.
 void* operator new(std::size_t n) {
-    return counted_alloc(n);
+    return or_throw(counted_alloc(n));
 }
 void* operator new[](std::size_t n) {
+    return or_throw(counted_alloc(n));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
     return counted_alloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+    return counted_alloc(n);
+}
+void* operator new(std::size_t n, std::align_val_t al) {
+    return or_throw(counted_aligned_alloc(n, al));
+}
+void* operator new[](std::size_t n, std::align_val_t al) {
+    return or_throw(counted_aligned_alloc(n, al));
+}
+void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+    return counted_aligned_alloc(n, al);
+}
+void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+    return counted_aligned_alloc(n, al);
 }
 void operator delete(void* p) noexcept {
     std::free(p);
@@ -40,6 +78,30 @@ void operator delete(void* p, std::size_t) noexcept {
     std::free(p);
 }
 void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
     std::free(p);
 }
 

@@ -254,6 +254,24 @@ TEST_F(HandlerTest, ConnectionHeader) {
     EXPECT_EQ(field(run(get("/missing"), false).head, "Connection"), "close");
 }
 
+TEST_F(HandlerTest, ExpectContinueWithABodyCloses) {
+    Req post = get("/hello.txt");
+    post.method = Method::other;
+    post.method_name = "POST";
+    Request r = to_request(post);
+    r.has_body = true;
+    const Header expect[] = {{"Host", "a"}, {"Expect", "100-Continue"}};
+    r.headers = expect;
+    r.header_count = 2;
+    handler->handle(r, true, kNow, out);
+    EXPECT_EQ(out.status, 405);
+    EXPECT_TRUE(out.close);
+    EXPECT_EQ(field(out.head, "Connection"), "close");
+    r.header_count = 1;  // the same request without Expect: the body will come, keep going
+    handler->handle(r, true, kNow, out);
+    EXPECT_FALSE(out.close);
+}
+
 TEST_F(HandlerTest, ErrorAlwaysCloses) {
     for (int status : {400, 408, 413, 414, 431, 500, 501, 503, 505}) {
         handler->error(status, kNow, out);
