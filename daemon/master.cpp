@@ -309,8 +309,8 @@ void Master::commit_generation() {
         notify::ready(status_line());
         start_queued_reload();
     } else {
-        log::info("reload complete: generation ", current_generation_, " is serving, generation ",
-                  old, " is draining");
+        log::info("reload complete: generation ", current_generation_, " is serving after ",
+                  uv_now(loop_) - reload_started_ms_, " ms, generation ", old, " is draining");
         finish_reload({});
     }
     update_status();
@@ -356,6 +356,8 @@ void Master::reload(ReloadDone done) {
 void Master::begin_reload() {
     log::info("reloading configuration", options_.config_path.empty() ? "" : " from ",
               options_.config_path);
+    uv_update_time(loop_);
+    reload_started_ms_ = uv_now(loop_);
     notify::reloading("reloading: starting generation " + std::to_string(last_generation_ + 1));
     auto config = load_config(options_.config_path, options_.overrides);
     if (!config) {

@@ -140,6 +140,7 @@ class Master {
     std::vector<ReloadDone> reload_waiters_;  // for the reload in progress
     std::vector<ReloadDone> queued_waiters_;  // for the reload after it
     bool reload_queued_ = false;
+    uint64_t reload_started_ms_ = 0;
     uint64_t reloads_ok_ = 0;
     uint64_t reloads_failed_ = 0;
     std::string last_reload_error_;

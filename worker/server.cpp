@@ -16,6 +16,12 @@ namespace {
 constexpr uint64_t kSweepMs = 250;
 constexpr uint64_t kHeartbeatMs = 1000;
 constexpr size_t kPooledBuffers = 256;
+
+// This worker is the only writer of its slot, so a relaxed load+store is a correct increment
+// and avoids the locked read-modify-write of fetch_add on every request.
+inline void bump(std::atomic<uint64_t>& counter, uint64_t by) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
 }  // namespace
 
 Server::Server(uv_loop_t* loop, ServerOptions options)
@@ -159,7 +165,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)
     ++active_;
     if (options_.slot) {
         options_.slot->connections_active.store(active_, std::memory_order_relaxed);
-        options_.slot->connections_total.fetch_add(1, std::memory_order_relaxed);
+        bump(options_.slot->connections_total, 1);
     }
     if (active_ >= options_.config.max_connections) {
         for (auto& l : listeners_) l->pause();
