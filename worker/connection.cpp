@@ -244,15 +244,17 @@ bool Connection::process_input() {
                 len_ -= fed_;
                 fed_ = 0;
                 message_start_ms_ = server_.now_ms();
-                if (close_after_ && state_ == State::reading) {
-                    begin_lingering_close();
-                    return state_ == State::lingering;
-                }
                 break;
             case http::RequestParser::Event::need_more:
                 if (in_body_) len_ = fed_ = 0;  // body bytes are consumed and discarded
                 return true;
             case http::RequestParser::Event::error:
+                // A framing error inside a body comes after this request was answered: a second
+                // response would be a stray one, so the connection just ends.
+                if (in_body_) {
+                    begin_lingering_close();
+                    return true;
+                }
                 return respond_error(parser_->error_status());
         }
     }
@@ -267,9 +269,6 @@ bool Connection::respond() {
     server_.access_log().append(reinterpret_cast<const sockaddr*>(&peer_), server_.now_seconds(),
                                 req, r.status, r.body_length);
     server_.count_request(r.status, 0);
-    // A response that closes the connection still lets the request body be read and discarded
-    // first (message_complete), so the client is not reset while it is still sending.
-    if (r.close) close_after_ = true;
     return send_response(r);
 }
 
@@ -277,7 +276,6 @@ bool Connection::respond_error(int status) {
     http::Response& r = server_.scratch_response();
     server_.handler().error(status, server_.now_seconds(), r);
     server_.count_request(r.status, 0);
-    close_after_ = true;
     in_body_ = false;
     len_ = fed_ = 0;  // nothing after a framing error may be read as a request
     if (!send_response(r)) return false;
@@ -452,10 +450,9 @@ void Connection::after_response(bool close) {
         if (poll_events_ != UV_READABLE) set_poll(UV_READABLE);
         return;
     }
-    close_after_ = true;
-    // Let the parser consume the rest of this request's body before closing; if it is all
-    // here (the usual case) the lingering close starts right away.
-    if (!in_body_) begin_lingering_close();
+    // The lingering close reads and drops whatever the client still sends (the rest of a request
+    // body, pipelined requests), so the client is not reset while it is still sending.
+    begin_lingering_close();
 }
 
 void Connection::begin_lingering_close() {

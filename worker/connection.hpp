@@ -90,7 +90,6 @@ class Connection {
     State state_ = State::reading;
     int poll_events_ = 0;
     bool peer_eof_ = false;
-    bool close_after_ = false;
     uint64_t last_activity_ms_ = 0;
     uint64_t message_start_ms_ = 0;
     uint64_t deadline_ms_ = 0;
