@@ -1,0 +1,242 @@
+#!/bin/bash
+# Runs inside the e2e container as systemd's job (systemd.run=/inside.sh, see run.sh): installs
+# /debs/minid_*.deb and checks the package's whole life under a real systemd. Writes one
+# "PASS: ..." or "FAIL: ..." line per check and a final "SUMMARY: N passed, M failed" line to
+# stdout and /e2e-out/checks.log, the boot's journal to /e2e-out/journal.txt at the end, and exits
+# non-zero when any check failed.
+set -uo pipefail
+export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= SYSTEMD_COLORS=0
+
+results=/e2e-out/checks.log
+[ -d /e2e-out ] || results=/dev/null
+passed=0
+failed=0
+say() { echo "$*" | tee -a "$results"; }
+pass() { say "PASS: $*"; passed=$((passed + 1)); }
+fail() { say "FAIL: $*"; failed=$((failed + 1)); }
+# check DESCRIPTION COMMAND...: PASS when COMMAND succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+info() { say "  $*"; }
+ms() { date +%s%3N; }
+prop() { systemctl show -P "$2" "$1"; }
+finish() {
+	[ "$results" = /dev/null ] || journalctl -b --no-pager -o short-monotonic >/e2e-out/journal.txt
+	say "SUMMARY: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# A loaded server answers 200; anything else (000 = no response) counts as a failure.
+get() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+body() { curl -s --max-time 10 "$@"; }
+
+stop_flag=/run/e2e-load-stop
+# Two clients until $stop_flag exists: one reuses a keep-alive connection for 20 requests per
+# curl run (what a draining worker must handle), one opens a new connection per request.
+start_load() {
+	rm -f "$stop_flag" /run/e2e-load-*.codes
+	local args=() i
+	for i in $(seq 20); do args+=(-o /dev/null http://127.0.0.1/hello.txt); done
+	(while [ ! -e "$stop_flag" ]; do
+		curl -s -w '%{http_code}\n' --max-time 10 "${args[@]}" >>/run/e2e-load-keepalive.codes
+	done) &
+	load_pids=($!)
+	(while [ ! -e "$stop_flag" ]; do
+		curl -s -w '%{http_code}\n' --max-time 10 -o /dev/null http://127.0.0.1/ >>/run/e2e-load-fresh.codes
+	done) &
+	load_pids+=($!)
+}
+# stop_load NAME: stops the clients and checks that they made requests and none failed.
+stop_load() {
+	touch "$stop_flag"
+	wait "${load_pids[@]}"
+	local f total bad
+	for f in keepalive fresh; do
+		total=$(wc -l </run/e2e-load-$f.codes)
+		bad=$(grep -vc '^200$' /run/e2e-load-$f.codes)
+		if [ "$total" -ge 20 ] && [ "$bad" -eq 0 ]; then
+			pass "$1: $f client: $total requests, 0 failed"
+		else
+			fail "$1: $f client: $total requests, $bad failed ($(sort /run/e2e-load-$f.codes | uniq -c | tr '\n' ' '))"
+		fi
+	done
+}
+worker_pids() { pgrep -P "$(prop minid.service MainPID)" -x minid | sort; }
+
+say "minid e2e on $(. /etc/os-release; echo "$PRETTY_NAME"), $(systemctl --version | head -n1)"
+# systemd.run= boots into kernel-command-line.target, which stops at sysinit.target: bring up
+# what a real system has (sockets.target with dbus.socket, timers, paths) first.
+t=$(ms)
+check "basic.target starts" systemctl start basic.target
+info "basic.target took $(($(ms) - t)) ms"
+
+# --- install ---------------------------------------------------------------------------------
+deb=$(ls /debs/minid_*.deb)
+t=$(ms)
+check "install $(basename "$deb") with apt-get" apt-get install -y -q --no-install-recommends "$deb"
+info "install took $(($(ms) - t)) ms"
+[ -x /usr/sbin/minid ] || { fail "minid is not installed, nothing else to check"; finish; }
+
+check "minid.socket is enabled" systemctl -q is-enabled minid.socket
+check "minid.socket is active" systemctl -q is-active minid.socket
+check "minid.socket listens on [::]:80" grep -q '\[::\]:80' <<<"$(prop minid.socket Listen)"
+check "minid.service is not started by the installation" \
+	test "$(prop minid.service ActiveState)" = inactive -a "$(prop minid.service ExecMainPID)" = 0
+check "minid.service is not enabled on its own" \
+	test "$(systemctl is-enabled minid.service 2>/dev/null)" = static
+check "the system user minid exists" getent passwd minid
+check "/etc/minid/minid.conf is a conffile" grep -q '^ /etc/minid/minid.conf ' <<<"$(dpkg-query -W -f='${Conffiles}\n' minid)"
+check "minid -t accepts the shipped config" minid -t -c /etc/minid/minid.conf
+# --man=no: the container has no man-db; the pages are checked on the host (mandoc, lintian).
+verify=$(systemd-analyze verify --man=no /lib/systemd/system/minid.socket /lib/systemd/system/minid.service 2>&1)
+check "systemd-analyze verify finds nothing in the units" test -z "$verify"
+[ -z "$verify" ] || info "$verify"
+
+# Turns any system call the filter denies into SIGSYS for the test (the unit itself says EPERM),
+# so that a denial cannot hide behind an error path.
+mkdir -p /run/systemd/system/minid.service.d
+printf '[Service]\nSystemCallErrorNumber=kill\n' >/run/systemd/system/minid.service.d/e2e.conf
+systemctl daemon-reload
+# (systemd shows "kill" as its internal value INT_MAX - 1, EPERM as 1.)
+check "test drop-in: denied system calls kill" \
+	test "$(prop minid.service SystemCallErrorNumber)" = 2147483646
+
+# --- socket activation -----------------------------------------------------------------------
+t=$(ms)
+page=$(body http://127.0.0.1/)
+info "first request (starts the service) took $(($(ms) - t)) ms"
+check "first request on 127.0.0.1:80 gets the welcome page" grep -q 'Welcome to minid' <<<"$page"
+check "minid.service was started by the socket and is active" systemctl -q is-active minid.service
+check "IPv6: [::1]:80 serves too" test "$(get 'http://[::1]/')" = 200
+check "a missing file is 404" test "$(get http://127.0.0.1/no-such-file)" = 404
+info "status: $(prop minid.service StatusText)"
+main_pid=$(prop minid.service MainPID)
+workers=$(worker_pids)
+info "master $main_pid, workers $(echo $workers)"
+check "the master has worker processes" test -n "$workers"
+check "the master and workers run as user minid" \
+	test "$(ps -o user= -p "$main_pid,$(echo $workers | tr ' ' ,)" | sort -u | tr -d ' ')" = minid
+if command -v minidctl >/dev/null; then
+	status=$(minidctl status 2>&1)
+	check "minidctl status (as root) succeeds" minidctl status >/dev/null
+	info "minidctl status:"
+	while IFS= read -r line; do info "  $line"; done <<<"$status"
+	all_listed=true
+	for p in $workers; do grep -qw "$p" <<<"$status" || all_listed=false; done
+	check "minidctl status lists every worker pid" $all_listed
+else
+	fail "minidctl is not installed"
+fi
+
+# --- reload under load -----------------------------------------------------------------------
+start_load
+sleep 1
+reload_ok=true
+for i in 1 2 3; do
+	t=$(ms)
+	systemctl reload minid.service || reload_ok=false
+	info "systemctl reload #$i took $(($(ms) - t)) ms"
+	sleep 0.3
+done
+sleep 1
+stop_load "3 reloads under load"
+check "systemctl reload succeeded 3 times" $reload_ok
+check "MainPID unchanged across reloads" test "$(prop minid.service MainPID)" = "$main_pid"
+new_workers=$(worker_pids)
+check "a new generation of workers replaced the old one" \
+	test -n "$new_workers" -a -z "$(comm -12 <(echo "$workers") <(echo "$new_workers"))"
+info "workers now $(echo $new_workers); status: $(prop minid.service StatusText)"
+
+# --- upgrade: reinstalling runs postinst's reload path ---------------------------------------
+workers=$new_workers
+start_load
+sleep 0.5
+t=$(ms)
+check "reinstall (upgrade path) of the package" apt-get install -y -q --reinstall "$deb"
+info "reinstall took $(($(ms) - t)) ms"
+sleep 0.5
+stop_load "package reinstall under load"
+check "MainPID unchanged by the upgrade" test "$(prop minid.service MainPID)" = "$main_pid"
+new_workers=$(worker_pids)
+check "the upgrade reloaded the workers" \
+	test -n "$new_workers" -a -z "$(comm -12 <(echo "$workers") <(echo "$new_workers"))"
+
+# --- a broken config -------------------------------------------------------------------------
+# Warnings are expected from here until the config is fixed; everything else is checked below.
+alerts=$(journalctl -b --no-pager -q -u minid.service -p warning)
+cp /etc/minid/minid.conf /run/minid.conf.good
+printf '\n[http]\nmax_connections = lots\n' >>/etc/minid/minid.conf
+workers=$(worker_pids)
+if out=$(systemctl reload minid.service 2>&1); then
+	fail "systemctl reload with a broken config fails"
+else
+	pass "systemctl reload with a broken config fails"
+fi
+info "systemctl said: $(echo $out)"
+check "the journal names the bad value" grep -q 'lots' <<<"$(journalctl -u minid.service -n 30 --no-pager)"
+check "minid.service is still active" systemctl -q is-active minid.service
+check "same MainPID after the failed reload" test "$(prop minid.service MainPID)" = "$main_pid"
+check "the old workers keep serving" test "$(worker_pids)" = "$workers" -a "$(get http://127.0.0.1/)" = 200
+cp /run/minid.conf.good /etc/minid/minid.conf
+check "systemctl reload works again with the fixed config" systemctl reload minid.service
+after_fix=$(journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p')
+check "serving after the fix" test "$(get http://127.0.0.1/)" = 200
+
+# --- graceful stop ---------------------------------------------------------------------------
+big=/usr/share/minid/site/e2e-big.bin
+head -c 40M /dev/urandom >"$big"
+# ~2 s transfer that is in flight when the stop begins: the drain must let it finish.
+curl -s --max-time 30 --limit-rate 20M -o /run/e2e-big.out http://127.0.0.1/e2e-big.bin &
+slow=$!
+sleep 0.5
+t=$(ms)
+systemctl stop minid.service
+stop_ms=$(($(ms) - t))
+info "systemctl stop took $stop_ms ms"
+wait $slow
+slow_rc=$?
+check "a download in flight during stop completes (curl exit $slow_rc)" \
+	cmp -s "$big" /run/e2e-big.out
+check "the stop waited for it (>= 1000 ms)" test "$stop_ms" -ge 1000
+check "minid.service is inactive with result success" \
+	test "$(prop minid.service ActiveState)" = inactive -a "$(prop minid.service Result)" = success
+check "no minid process left after stop" test -z "$(pgrep -x minid)"
+check "minid.socket stays active" systemctl -q is-active minid.socket
+check "a new connection starts minid again" test "$(get http://127.0.0.1/)" = 200
+rm -f "$big" /run/e2e-big.out
+
+# --- security --------------------------------------------------------------------------------
+exposure=$(systemd-analyze security minid.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for minid.service: \([0-9.]*\).*/\1/p')
+info "systemd-analyze security minid.service: exposure ${exposure:-?}"
+check "exposure level ${exposure:-?} <= 2.0" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
+journal=$(journalctl -b --no-pager -o short-monotonic)
+denials=$(grep -E 'SIGSYS|status=31/SYS|Bad system call|Operation not permitted|Permission denied|apparmor="DENIED"' <<<"$journal" | grep -i minid)
+check "no system call or permission denials in the journal" test -z "$denials"
+[ -z "$denials" ] || info "$denials"
+alerts+=$(journalctl --no-pager -q -u minid.service -p warning --after-cursor="$after_fix")
+check "no warnings or errors from minid.service apart from the broken config's" test -z "$alerts"
+[ -z "$alerts" ] || info "$alerts"
+
+# --- remove and purge ------------------------------------------------------------------------
+rm -rf /run/systemd/system/minid.service.d
+systemctl daemon-reload
+check "apt-get remove minid" apt-get remove -y -q minid
+check "remove stopped the socket" test "$(prop minid.socket ActiveState)" = inactive
+check "remove stopped the service" test "$(prop minid.service ActiveState)" = inactive
+check "no minid process left after remove" test -z "$(pgrep -x minid)"
+check "port 80 is closed" test "$(get http://127.0.0.1/)" = 000
+check "unit files are gone" test ! -e /lib/systemd/system/minid.service -a ! -e /lib/systemd/system/minid.socket
+check "the conffile stays after remove" test -f /etc/minid/minid.conf
+check "apt-get purge minid" apt-get purge -y -q minid
+check "/etc/minid is gone after purge" test ! -e /etc/minid
+check "no unit symlinks left" test -z "$(find /etc/systemd /var/lib/systemd -name 'minid*' 2>/dev/null)"
+check "/var/log/minid is gone" test ! -e /var/log/minid
+check "dpkg forgot minid" test -z "$(dpkg-query -W -f='${Status}' minid 2>/dev/null)"
+check "no minid process left after purge" test -z "$(pgrep -x minid)"
+
+finish
