@@ -13,14 +13,19 @@ namespace minid {
 namespace {
 constexpr int kAcceptBatch = 16;
 constexpr uint64_t kEmfileRetryMs = 100;
+// Long enough for a sibling that was woken for the same connection to take it, short enough
+// that deferring never shows up as latency.
+constexpr uint64_t kDeferMs = 1;
+constexpr int kMaxDeferrals = 3;
 }  // namespace
 
 Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                   AcceptFn on_accept) {
+                                                   AcceptFn on_accept, DeferFn defer) {
     std::unique_ptr<Listener> l(new Listener());
     l->fd_ = std::move(fd);
     l->name_ = std::move(name);
     l->on_accept_ = std::move(on_accept);
+    l->defer_ = std::move(defer);
 
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
@@ -77,8 +82,26 @@ void Listener::on_poll(uv_poll_t* h, int status, int /*events*/) noexcept {
     self->accept_batch();
 }
 
+void Listener::pause_for(uint64_t ms) {
+    pause();
+    uv_timer_start(
+        retry_.get(),
+        [](uv_timer_t* t) noexcept {
+            if (auto* l = static_cast<Listener*>(t->data)) l->resume();
+        },
+        ms, 0);
+}
+
 void Listener::accept_batch() {
     for (int i = 0; i < kAcceptBatch && active_; ++i) {
+        // A few short deferrals at most: if the sibling does not take the connection by then
+        // (its loop is busy), this worker takes it rather than let the client wait.
+        if (defer_ && deferrals_ < kMaxDeferrals && defer_()) {
+            ++deferrals_;
+            // Level-triggered: staying armed would spin until the sibling accepts.
+            pause_for(kDeferMs);
+            return;
+        }
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &len,
@@ -102,13 +125,7 @@ void Listener::accept_batch() {
                                    "; pausing accepts, retrying every ", kEmfileRetryMs, " ms");
                         emfile_reported_ = true;
                     }
-                    pause();
-                    uv_timer_start(
-                        retry_.get(),
-                        [](uv_timer_t* t) noexcept {
-                            if (auto* l = static_cast<Listener*>(t->data)) l->resume();
-                        },
-                        kEmfileRetryMs, 0);
+                    pause_for(kEmfileRetryMs);
                     return;
                 default:
                     log::error(sys_error("accept4", "listener " + name_, errno));
@@ -119,6 +136,7 @@ void Listener::accept_batch() {
             log::notice("accepting on ", name_, " again");
             emfile_reported_ = false;
         }
+        deferrals_ = 0;
         on_accept_(UniqueFd(fd), peer, len);
     }
 }

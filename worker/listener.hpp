@@ -19,8 +19,11 @@ class Listener {
     // Called for each accepted connection (fd is non-blocking and close-on-exec).
     using AcceptFn = std::function<void(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)>;
 
+    // Asked before each accept: true leaves the connection to another worker for a moment.
+    using DeferFn = std::function<bool()>;
+
     static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                    AcceptFn on_accept);
+                                                    AcceptFn on_accept, DeferFn defer = {});
     ~Listener();
 
     // Start/stop polling; stop is used at the connection cap and when fds run out.
@@ -36,16 +39,21 @@ class Listener {
     Listener() = default;
     static void on_poll(uv_poll_t* h, int status, int events) noexcept;
     void accept_batch();
+    void pause_for(uint64_t ms);
 
     UniqueFd fd_;
     std::string name_;
     AcceptFn on_accept_;
+    DeferFn defer_;
     UvHandle<uv_poll_t> poll_;
-    UvHandle<uv_timer_t> retry_;  // re-arms polling after EMFILE so a full fd table cannot spin
+    // Re-arms polling after EMFILE (so a full fd table cannot spin) or after deferring to a
+    // sibling.
+    UvHandle<uv_timer_t> retry_;
     bool active_ = false;
     bool closed_ = false;
     bool is_tcp_ = false;
     bool emfile_reported_ = false;
+    int deferrals_ = 0;  // consecutive wakeups left to a sibling
 };
 
 }  // namespace minid

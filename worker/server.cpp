@@ -45,12 +45,15 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     s->access_log_ = std::move(log).value();
 
     Server* self = s.get();
+    if (s->options_.all_slots)
+        s->balancer_.emplace(s->options_.all_slots, s->options_.slot_count, s->options_.slot_index);
     for (auto& [fd, name] : s->options_.listeners) {
-        auto l =
-            Listener::create(loop, std::move(fd), name,
-                             [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len) {
-                                 self->on_accept(std::move(cfd), peer, len);
-                             });
+        auto l = Listener::create(
+            loop, std::move(fd), name,
+            [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len) {
+                self->on_accept(std::move(cfd), peer, len);
+            },
+            [self] { return self->balancer_ && self->balancer_->should_defer(self->active_); });
         if (!l) return make_error(l.error());
         s->listeners_.push_back(std::move(l).value());
     }
@@ -85,6 +88,8 @@ Server::~Server() {
 }
 
 Status Server::start() {
+    set_state(WorkerState::serving);
+    if (balancer_) balancer_->refresh(monotonic_ms());
     for (auto& l : listeners_) l->resume();
     uv_timer_start(
         sweep_timer_.get(),
@@ -102,7 +107,6 @@ Status Server::start() {
         if (auto* s = static_cast<Server*>(c->data)) s->access_log_.flush();
     });
     if (ipc_poll_) uv_poll_start(ipc_poll_.get(), UV_READABLE | UV_DISCONNECT, &Server::on_ipc);
-    set_state(WorkerState::serving);
     notify_master_ready();
     return {};
 }
@@ -204,6 +208,7 @@ void Server::count_bytes(uint64_t in, uint64_t out) {
 }
 
 void Server::sweep() {
+    if (balancer_) balancer_->refresh(monotonic_ms());
     const uint64_t now = uv_now(loop_);
     for (Connection* c = conn_head_; c;) {
         Connection* next = c->next;  // check_deadline may delete c

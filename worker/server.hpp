@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/config.hpp"
 #include "common/stats_segment.hpp"
 #include "common/unique_fd.hpp"
+#include "worker/accept_balancer.hpp"
 #include "worker/access_log.hpp"
 #include "worker/buffer_pool.hpp"
 #include "worker/http/request_parser.hpp"
@@ -29,6 +31,10 @@ struct ServerOptions {
     std::vector<std::pair<UniqueFd, std::string>> listeners;  // fd, name
     UniqueFd ipc;                // to the master; invalid when run standalone
     WorkerSlot* slot = nullptr;  // stats slot; null when run standalone
+    // The whole stats segment, to balance accepts against sibling workers; null when standalone.
+    const WorkerSlot* all_slots = nullptr;
+    size_t slot_count = 0;
+    size_t slot_index = 0;
 };
 
 class Server {
@@ -84,6 +90,7 @@ class Server {
     std::vector<std::unique_ptr<http::RequestParser>> free_parsers_;
     AccessLog access_log_;
     std::vector<std::unique_ptr<Listener>> listeners_;
+    std::optional<AcceptBalancer> balancer_;
     Connection* conn_head_ = nullptr;  // intrusive list of live connections
     uint64_t active_ = 0;
     bool draining_ = false;

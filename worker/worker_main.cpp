@@ -152,6 +152,9 @@ int run_worker(int argc, char** argv) {
             slot.started_unix_ms.store(unix_ms(), std::memory_order_relaxed);
             slot.heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
             options.slot = &slot;
+            options.all_slots = &stats->slot(0);
+            options.slot_count = StatsSegment::kSlots;
+            options.slot_index = static_cast<size_t>(args->slot);
         }
     }
     if (args->ipc_fd >= 0) options.ipc = UniqueFd(args->ipc_fd);
