@@ -133,6 +133,7 @@ struct RequestParser::Impl {
         field_open = false;
         chunked_body = false;
         host_count = 0;
+        te_count = 0;
         phase = Phase::head;
     }
 
@@ -175,6 +176,8 @@ struct RequestParser::Impl {
         if (ascii::iequals(n, "host")) {
             ++host_count;
             keep_first(request.host);
+        } else if (ascii::iequals(n, "transfer-encoding")) {
+            ++te_count;
         } else if (ascii::iequals(n, "if-none-match")) {
             keep_first(request.if_none_match);
         } else if (ascii::iequals(n, "if-modified-since")) {
@@ -212,6 +215,12 @@ struct RequestParser::Impl {
                 return false;
             }
         }
+        // llhttp takes "GET /x" with no version for HTTP/0.9 and goes on to read headers;
+        // RFC 9112 3 requires the version, and nothing may be answered as HTTP/0.9.
+        if (version.empty()) {
+            fail(400, "request line without an HTTP version");
+            return false;
+        }
         request.version_major = parser.http_major;
         request.version_minor = parser.http_minor;
         if (host_count > 1 || (parser.http_minor >= 1 && host_count == 0)) {
@@ -232,7 +241,14 @@ struct RequestParser::Impl {
         request.keep_alive = llhttp_should_keep_alive(&parser) != 0;
         request.header_count = header_count;
 
-        if (parser.flags & F_TRANSFER_ENCODING) {
+        // llhttp does not flag a Transfer-Encoding field with an empty value, and would frame
+        // the message by Content-Length or as bodiless; a front end may see it otherwise.
+        const bool has_te = (parser.flags & F_TRANSFER_ENCODING) || te_count > 0;
+        if (has_te && (parser.flags & F_CONTENT_LENGTH)) {
+            fail(400, "Content-Length together with Transfer-Encoding");
+            return false;
+        }
+        if (has_te) {
             const TransferCodingVerdict v = check_transfer_codings(headers.data(), header_count);
             if (v.status != 0) {
                 fail(v.status, v.reason);
@@ -356,6 +372,7 @@ struct RequestParser::Impl {
     bool field_open = false;
     bool chunked_body = false;
     uint32_t host_count = 0;
+    uint32_t te_count = 0;  // Transfer-Encoding fields, empty ones included
     ChunkedBody chunked;
     int error_status = 0;
     std::string_view error_reason;

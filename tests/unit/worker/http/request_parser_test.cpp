@@ -308,6 +308,9 @@ TEST(RequestParser, RefusalsAndTheirStatus) {
         {"HTTP/3.1", "GET / HTTP/3.1\r\n" + h + "\r\n", 505},
         {"HTTP/0.9", "GET / HTTP/0.9\r\n\r\n", 505},
         {"HTTP/1.2", "GET / HTTP/1.2\r\n" + h + "\r\n", 505},
+        // Found by fuzzing: llhttp reads this as HTTP/0.9 and then parses header lines.
+        {"no version", "GET /x\r\n" + h + "\r\n", 400},
+        {"no version, absolute-form", "GET http://a/P/1.1\r\n" + h + "\r\n", 400},
         {"bad version", "GET / HTTP/x.1\r\n" + h + "\r\n", 400},
         {"space after version", "GET / HTTP/1.1 \r\n" + h + "\r\n", 400},
         {"PRI preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
@@ -349,6 +352,12 @@ TEST(RequestParser, RefusalsAndTheirStatus) {
          501},
         {"TE chunked, gzip", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n",
          501},
+        // llhttp does not flag an empty Transfer-Encoding; minid must not frame around it.
+        {"TE empty", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:\r\n\r\n0\r\n\r\n", 501},
+        {"TE blank", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:  \r\n\r\n", 501},
+        {"TE empty with CL",
+         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+         400},
         {"TE chunked twice",
          "POST / HTTP/1.1\r\n" + h +
              "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
