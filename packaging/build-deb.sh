@@ -46,8 +46,9 @@ else
 fi
 cp -a "$src/packaging/debian" "$src/debian"
 
-command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dpkg-checkbuilddeps >/dev/null 2>&1 ||
+if ! command -v dpkg-buildpackage >/dev/null 2>&1 || ! command -v dpkg-checkbuilddeps >/dev/null 2>&1; then
 	apt_install dpkg-dev
+fi
 if ! dpkg-checkbuilddeps "$src/debian/control" >/dev/null 2>&1; then
 	say "installing missing Build-Depends"
 	(cd "$src" && as_root env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y . ) ||

@@ -5,7 +5,7 @@
 # stdout and /e2e-out/checks.log, the boot's journal to /e2e-out/journal.txt at the end, and exits
 # non-zero when any check failed.
 set -uo pipefail
-export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= SYSTEMD_COLORS=0
+export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 
 results=/e2e-out/checks.log
 [ -d /e2e-out ] || results=/dev/null
@@ -21,6 +21,7 @@ check() {
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
 info() { say "  $*"; }
+oneline() { tr -s '\n' ' ' <<<"$1" | sed 's/ $//'; }
 ms() { date +%s%3N; }
 prop() { systemctl show -P "$2" "$1"; }
 finish() {
@@ -65,8 +66,18 @@ stop_load() {
 		fi
 	done
 }
+# wait_active UNIT: the first worker may answer before the master's READY=1 ("activating").
+# shellcheck disable=SC2317 # called through check
+wait_active() {
+	for _ in $(seq 50); do
+		systemctl -q is-active "$1" && return
+		sleep 0.1
+	done
+	false
+}
 worker_pids() { pgrep -P "$(prop minid.service MainPID)" -x minid | sort; }
 
+# shellcheck source=/dev/null
 say "minid e2e on $(. /etc/os-release; echo "$PRETTY_NAME"), $(systemctl --version | head -n1)"
 # systemd.run= boots into kernel-command-line.target, which stops at sysinit.target: bring up
 # what a real system has (sockets.target with dbus.socket, timers, paths) first.
@@ -110,16 +121,16 @@ t=$(ms)
 page=$(body http://127.0.0.1/)
 info "first request (starts the service) took $(($(ms) - t)) ms"
 check "first request on 127.0.0.1:80 gets the welcome page" grep -q 'Welcome to minid' <<<"$page"
-check "minid.service was started by the socket and is active" systemctl -q is-active minid.service
+check "minid.service was started by the socket and is active" wait_active minid.service
 check "IPv6: [::1]:80 serves too" test "$(get 'http://[::1]/')" = 200
 check "a missing file is 404" test "$(get http://127.0.0.1/no-such-file)" = 404
 info "status: $(prop minid.service StatusText)"
 main_pid=$(prop minid.service MainPID)
 workers=$(worker_pids)
-info "master $main_pid, workers $(echo $workers)"
+info "master $main_pid, workers $(oneline "$workers")"
 check "the master has worker processes" test -n "$workers"
 check "the master and workers run as user minid" \
-	test "$(ps -o user= -p "$main_pid,$(echo $workers | tr ' ' ,)" | sort -u | tr -d ' ')" = minid
+	test "$(ps -o user= -p "$main_pid,$(oneline "$workers" | tr ' ' ,)" | sort -u | tr -d ' ')" = minid
 if command -v minidctl >/dev/null; then
 	status=$(minidctl status 2>&1)
 	check "minidctl status (as root) succeeds" minidctl status >/dev/null
@@ -149,7 +160,7 @@ check "MainPID unchanged across reloads" test "$(prop minid.service MainPID)" = 
 new_workers=$(worker_pids)
 check "a new generation of workers replaced the old one" \
 	test -n "$new_workers" -a -z "$(comm -12 <(echo "$workers") <(echo "$new_workers"))"
-info "workers now $(echo $new_workers); status: $(prop minid.service StatusText)"
+info "workers now $(oneline "$new_workers"); status: $(prop minid.service StatusText)"
 
 # --- upgrade: reinstalling runs postinst's reload path ---------------------------------------
 workers=$new_workers
@@ -176,11 +187,18 @@ if out=$(systemctl reload minid.service 2>&1); then
 else
 	pass "systemctl reload with a broken config fails"
 fi
-info "systemctl said: $(echo $out)"
+info "systemctl said: $(oneline "$out")"
 check "the journal names the bad value" grep -q 'lots' <<<"$(journalctl -u minid.service -n 30 --no-pager)"
 check "minid.service is still active" systemctl -q is-active minid.service
 check "same MainPID after the failed reload" test "$(prop minid.service MainPID)" = "$main_pid"
 check "the old workers keep serving" test "$(worker_pids)" = "$workers" -a "$(get http://127.0.0.1/)" = 200
+# An upgrade must not take the server down over a broken config: postinst warns, old workers stay.
+out=$(apt-get install -y -q --reinstall "$deb" 2>&1)
+rc=$?
+check "an upgrade with the broken config succeeds (apt-get exit $rc)" test $rc -eq 0
+check "postinst warns that the config is invalid" grep -q 'minid.conf is invalid' <<<"$out"
+check "the old workers still serve after that upgrade" \
+	test "$(worker_pids)" = "$workers" -a "$(get http://127.0.0.1/)" = 200
 cp /run/minid.conf.good /etc/minid/minid.conf
 check "systemctl reload works again with the fixed config" systemctl reload minid.service
 after_fix=$(journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p')

@@ -73,13 +73,15 @@ phase "build .deb" "$t"
 
 # --- the Debian tree (cached) ----------------------------------------------------------------
 t=$(date +%s)
+# shellcheck source=/dev/null
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 # The container has no network: everything the package depends on goes in at debootstrap time.
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$')
-packages=$(printf '%s\n' systemd dbus curl procps $deps | sort -u | paste -sd, -)
+packages=$(printf '%s\n' systemd dbus curl procps "$deps" | sort -u | paste -sd, -)
 key=$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c1-16)
 root=/var/tmp/minid-e2e-$suite-$key
 if [ "${MINID_E2E_CACHE:-1}" = 0 ] || [ ! -x "$root/lib/systemd/systemd" ]; then
+	# shellcheck disable=SC2016 # $(REPO_URI) is apt's format syntax, not the shell's.
 	mirror=${MINID_E2E_MIRROR:-$(apt-get indextargets --format '$(REPO_URI)' "Release: $suite" \
 		"Target-Of: deb" "Created-By: Packages" 2>/dev/null | head -n1)}
 	[ -n "$mirror" ] || die "no apt source for $suite on this machine; set MINID_E2E_MIRROR"
