@@ -2,10 +2,14 @@
 // connection in a burst, which spreads load across workers that share the socket.
 #include "worker/listener.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "common/log.hpp"
 
@@ -17,6 +21,17 @@ constexpr uint64_t kEmfileRetryMs = 100;
 // that deferring never shows up as latency.
 constexpr uint64_t kDeferMs = 1;
 constexpr int kMaxDeferrals = 3;
+
+// Descriptors kept free for opening files (and log reopening) on connections already accepted:
+// 1/16 of the limit, at least 4 and at most 64.
+int fd_high_water() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
+        lim.rlim_cur > static_cast<rlim_t>(INT_MAX))
+        return INT_MAX;
+    const int limit = static_cast<int>(lim.rlim_cur);
+    return limit - std::clamp(limit / 16, 4, 64);
+}
 }  // namespace
 
 Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd, std::string name,
@@ -32,6 +47,7 @@ Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd,
     if (::getsockname(l->fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         return make_error(sys_error("getsockname", "listener " + l->name_, errno));
     l->is_tcp_ = addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
+    l->fd_high_water_ = fd_high_water();
 
     uv_poll_t* p = l->poll_.make();
     if (int rc = uv_poll_init_socket(loop, p, l->fd_.get()); rc != 0)
@@ -58,6 +74,8 @@ void Listener::resume() {
 }
 
 void Listener::pause() {
+    // A pending retry must not resume a listener the server paused (at its connection cap).
+    if (retry_) uv_timer_stop(retry_.get());
     if (!active_) return;
     uv_poll_stop(poll_.get());
     active_ = false;
@@ -92,8 +110,31 @@ void Listener::pause_for(uint64_t ms) {
         ms, 0);
 }
 
+bool Listener::fds_nearly_exhausted() const {
+    // Linux hands out the lowest free descriptor, so its number tells how full the table is.
+    UniqueFd probe(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+    return !probe || probe.get() >= fd_high_water_;
+}
+
+void Listener::report_fd_shortage(const std::string& why) {
+    if (!emfile_reported_) {
+        log::error(why, "; pausing accepts, retrying every ", kEmfileRetryMs, " ms");
+        emfile_reported_ = true;
+    }
+    fd_pressure_ = true;
+    pause_for(kEmfileRetryMs);
+}
+
 void Listener::accept_batch() {
     for (int i = 0; i < kAcceptBatch && active_; ++i) {
+        if (fd_pressure_) {
+            if (fds_nearly_exhausted()) {
+                report_fd_shortage("file descriptors nearly exhausted on listener " + name_ +
+                                   " (the rest are kept for serving open connections)");
+                return;
+            }
+            fd_pressure_ = false;
+        }
         // A few short deferrals at most: if the sibling does not take the connection by then
         // (its loop is busy), this worker takes it rather than let the client wait.
         if (defer_ && deferrals_ < kMaxDeferrals && defer_()) {
@@ -120,12 +161,7 @@ void Listener::accept_batch() {
                 case ENOMEM:
                     // The connection waits in the kernel queue; stop polling for a moment instead
                     // of waking up for it in a busy loop, and keep serving what we have.
-                    if (!emfile_reported_) {
-                        log::error(sys_error("accept4", "listener " + name_, errno),
-                                   "; pausing accepts, retrying every ", kEmfileRetryMs, " ms");
-                        emfile_reported_ = true;
-                    }
-                    pause_for(kEmfileRetryMs);
+                    report_fd_shortage(sys_error("accept4", "listener " + name_, errno));
                     return;
                 default:
                     log::error(sys_error("accept4", "listener " + name_, errno));
@@ -137,6 +173,8 @@ void Listener::accept_batch() {
             emfile_reported_ = false;
         }
         deferrals_ = 0;
+        // This connection is served; the next accept checks the reserve first.
+        if (fd >= fd_high_water_) fd_pressure_ = true;
         on_accept_(UniqueFd(fd), peer, len);
     }
 }

@@ -40,6 +40,9 @@ class Listener {
     static void on_poll(uv_poll_t* h, int status, int events) noexcept;
     void accept_batch();
     void pause_for(uint64_t ms);
+    // True when fewer than the reserve of descriptors are left (probed with one dup).
+    bool fds_nearly_exhausted() const;
+    void report_fd_shortage(const std::string& why);
 
     UniqueFd fd_;
     std::string name_;
@@ -53,7 +56,11 @@ class Listener {
     bool closed_ = false;
     bool is_tcp_ = false;
     bool emfile_reported_ = false;
-    int deferrals_ = 0;  // consecutive wakeups left to a sibling
+    // Accepting stops while fewer than a reserve of descriptors are free, so that requests on
+    // the connections already open can still open files (else they would all fail).
+    int fd_high_water_ = 0;     // lowest fd number that eats into the reserve
+    bool fd_pressure_ = false;  // the last accepted fd was at or above it
+    int deferrals_ = 0;         // consecutive wakeups left to a sibling
 };
 
 }  // namespace minid

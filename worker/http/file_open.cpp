@@ -44,6 +44,10 @@ int status_for_open_error(int err) noexcept {
             return 403;
         case ENAMETOOLONG:
             return 414;
+        case EMFILE:
+        case ENFILE:
+        case ENOMEM:
+            return 503;  // the worker is out of a resource for now, not broken
         default:
             return 500;
     }

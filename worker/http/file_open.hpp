@@ -19,7 +19,8 @@ struct OpenedFile {
 OpenedFile open_beneath(int root_fd, const char* rel) noexcept;
 
 // The HTTP status for a failed open: ENOENT/ENOTDIR/EXDEV (escape attempt, not revealed)
-// -> 404; EACCES/EPERM/ELOOP -> 403; ENAMETOOLONG -> 414; anything else -> 500.
+// -> 404; EACCES/EPERM/ELOOP -> 403; ENAMETOOLONG -> 414; EMFILE/ENFILE/ENOMEM -> 503;
+// anything else -> 500.
 int status_for_open_error(int err) noexcept;
 
 }  // namespace minid::http

@@ -97,9 +97,11 @@ class StaticFileHandler final : public StaticHandler {
         if (t.directory) open_path_.append(config_.index);
         OpenedFile opened = open_beneath(root_.get(), open_path_.c_str());
         if (!opened.fd && (opened.err == EMFILE || opened.err == ENFILE)) {
-            // Out of fds: the cache holds the only ones we can give back.
+            // Out of fds. An entry that cannot be rechecked now was right a second ago, a far
+            // better answer than an error; without one, the cache holds the only fds we can
+            // give back.
+            if (slot != nullptr) return &slot->file;
             cache_.drop_open_files();
-            slot = cache_.find(t.path);
             opened = open_beneath(root_.get(), open_path_.c_str());
         }
         if (!opened.fd) {

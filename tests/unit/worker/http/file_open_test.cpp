@@ -75,6 +75,8 @@ TEST_F(FileOpenTest, ErrnoToStatus) {
     EXPECT_EQ(status_for_open_error(EACCES), 403);
     EXPECT_EQ(status_for_open_error(EPERM), 403);
     EXPECT_EQ(status_for_open_error(EIO), 500);
+    EXPECT_EQ(status_for_open_error(EMFILE), 503);
+    EXPECT_EQ(status_for_open_error(ENFILE), 503);
 }
 
 TEST_F(FileOpenTest, FifoOpensWithoutBlocking) {

@@ -2,8 +2,14 @@
 // conditionals, ranges, connection handling and cache revalidation.
 #include "worker/http/static_handler.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdio.h>
+#include <sys/resource.h>
+
+#include <vector>
+
+#include "common/unique_fd.hpp"
 
 #include "tests/unit/worker/http/handler_fixture.hpp"
 #include "worker/http/etag.hpp"
@@ -329,6 +335,47 @@ TEST_F(HandlerTest, DeletedOrRetypedFilesAreNotServedFromCache) {
     tree.write("www/hello.txt/index.html", "now a directory");
     EXPECT_EQ(run(get("/hello.txt"), true, kNow + 2).status, 301);
     EXPECT_EQ(body_of(run(get("/hello.txt/"), true, kNow + 2)), "now a directory");
+}
+
+// Fills the process's descriptor table (under a lowered soft limit) for its lifetime.
+class FdTableFull {
+  public:
+    FdTableFull() {
+        ::getrlimit(RLIMIT_NOFILE, &saved_);
+        rlimit low = saved_;
+        low.rlim_cur = 256;
+        ::setrlimit(RLIMIT_NOFILE, &low);
+        for (;;) {
+            UniqueFd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            if (!fd) break;
+            fds_.push_back(std::move(fd));
+        }
+        full_ = errno == EMFILE;
+    }
+    ~FdTableFull() {
+        fds_.clear();
+        ::setrlimit(RLIMIT_NOFILE, &saved_);
+    }
+    bool full() const { return full_; }
+
+  private:
+    rlimit saved_{};
+    std::vector<UniqueFd> fds_;
+    bool full_ = false;
+};
+
+TEST_F(HandlerTest, OutOfDescriptorsServesCachedFilesAndAnswers503ForOthers) {
+    ASSERT_EQ(body_of(run(get("/hello.txt"))), "hello world");
+    {
+        FdTableFull full;
+        ASSERT_TRUE(full.full());
+        // Not rechecked this second, but the cached answer beats an error.
+        Response& cached = run(get("/hello.txt"), true, kNow + 1);
+        EXPECT_EQ(cached.status, 200);
+        EXPECT_EQ(body_of(cached), "hello world");
+        EXPECT_EQ(run(get("/dir/"), true, kNow + 1).status, 503);
+    }
+    EXPECT_EQ(body_of(run(get("/dir/"), true, kNow + 2)), "dir index");
 }
 
 TEST_F(HandlerTest, ResponsesOutliveCacheEviction) {
