@@ -277,7 +277,9 @@ Result<std::unique_ptr<StaticHandler>> StaticHandler::create(const SiteConfig& c
     OpenedFile probe = open_beneath(root.get(), ".");
     if (!probe.fd) {
         if (probe.err == ENOSYS) {
-            return make_error("openat2 is not available (minid needs Linux 5.6 or later)");
+            return make_error(
+                "openat2 is not available: minid needs Linux 5.6 or later, and no seccomp filter "
+                "that blocks openat2 (systemd's DynamicUser= and RestrictSUIDSGID= do)");
         }
         return make_error(sys_error("openat2", config.root, probe.err));
     }
