@@ -124,6 +124,11 @@ std::string encode_error(std::string_view message) {
     return line_of(Json{{"v", kProtocolVersion}, {"ok", false}, {"error", std::string(message)}});
 }
 
+std::string encode_busy(std::string_view message) {
+    return line_of(Json{
+        {"v", kProtocolVersion}, {"ok", false}, {"error", std::string(message)}, {"busy", true}});
+}
+
 Result<Response> decode_response(std::string_view line) {
     Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) return make_error("the answer is not a JSON object");
@@ -137,6 +142,8 @@ Result<Response> decode_response(std::string_view line) {
         if (err == j.end() || !err->is_string())
             return make_error("a failure answer without an \"error\" message");
         r.error = err->get<std::string>();
+        auto busy = j.find("busy");
+        r.busy = busy != j.end() && busy->is_boolean() && busy->get<bool>();
     }
     r.body = std::move(j);
     return r;

@@ -46,10 +46,14 @@ Result<Request> decode_request(std::string_view line);
 std::string encode_ok(const Json& payload = nullptr);
 // {"v":1,"ok":false,"error":"..."}\n
 std::string encode_error(std::string_view message);
+// An error that says the request was not looked at (the master has too many control clients):
+// {"v":1,"ok":false,"error":"...","busy":true}. Clients may retry it after a short pause.
+std::string encode_busy(std::string_view message);
 
 struct Response {
     bool ok = false;
     std::string error;  // when !ok
+    bool busy = false;  // the request was not handled; retrying is safe
     Json body;          // the whole response object
 };
 // Parses a response line. Failure means the peer does not speak this protocol (garbage,

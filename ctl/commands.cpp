@@ -2,6 +2,7 @@
 #include "ctl/commands.hpp"
 
 #include <string>
+#include <thread>
 
 #include "ctl/control_client.hpp"
 #include "ctl/socket_path.hpp"
@@ -9,6 +10,11 @@
 
 namespace minid::ctl {
 namespace {
+
+using namespace std::chrono_literals;
+
+// Pause before asking again when the master had too many control clients.
+constexpr auto kBusyRetry = 100ms;
 
 int report(const Failure& f, std::ostream& err) {
     err << "minidctl: " << f.message << "\n";
@@ -32,27 +38,9 @@ int print_status(const control::Response& r, bool json, std::ostream& out, std::
     return kExitOk;
 }
 
-}  // namespace
-
-int run_ctl_command(const CtlOptions& o, std::ostream& out, std::ostream& err) {
-    const Deadline deadline = std::chrono::steady_clock::now() + o.effective_timeout();
-    auto path = resolve_socket_path(o);
-    if (!path.ok()) return report(path.failure(), err);
-    auto client = ControlClient::connect(*path, deadline);
-    if (!client.ok()) return report(client.failure(), err);
-
-    control::Request req;
-    req.cmd = o.command;
-    req.fast = o.fast;
-    req.count = o.workers;
-    auto response = client->call(req, deadline);
-    if (!response.ok()) {
-        Failure f = response.failure();
-        if (f.code == kExitTimeout && o.command == control::Command::reload)
-            f.message += "; the reload may still finish: check minidctl status";
-        return report(f, err);
-    }
-    const control::Response& r = *response;
+// Prints the outcome of an answered request.
+int finish(const CtlOptions& o, ControlClient& client, const control::Response& r,
+           Deadline deadline, std::ostream& out, std::ostream& err) {
     if (!r.ok) {
         if (o.command == control::Command::reload)
             err << "minidctl: reload failed; the running generation keeps serving:\n";
@@ -61,7 +49,6 @@ int run_ctl_command(const CtlOptions& o, std::ostream& out, std::ostream& err) {
         err << r.error << "\n";
         return kExitFailed;
     }
-
     switch (o.command) {
         case control::Command::status:
             return print_status(r, o.json, out, err);
@@ -91,11 +78,41 @@ int run_ctl_command(const CtlOptions& o, std::ostream& out, std::ostream& err) {
                 out << "minid is stopping\n";
                 return kExitOk;
             }
-            if (auto f = client->wait_closed(deadline)) return report(*f, err);
+            if (auto f = client.wait_closed(deadline)) return report(*f, err);
             out << "minid stopped\n";
             return kExitOk;
     }
     return kExitOk;
+}
+
+}  // namespace
+
+int run_ctl_command(const CtlOptions& o, std::ostream& out, std::ostream& err) {
+    const Deadline deadline = std::chrono::steady_clock::now() + o.effective_timeout();
+    auto path = resolve_socket_path(o);
+    if (!path.ok()) return report(path.failure(), err);
+    control::Request req;
+    req.cmd = o.command;
+    req.fast = o.fast;
+    req.count = o.workers;
+    for (;;) {
+        auto client = ControlClient::connect(*path, deadline);
+        if (!client.ok()) return report(client.failure(), err);
+        auto response = client->call(req, deadline);
+        if (!response.ok()) {
+            Failure f = response.failure();
+            if (f.code == kExitTimeout && o.command == control::Command::reload)
+                f.message += "; the reload may still finish: check minidctl status";
+            return report(f, err);
+        }
+        // Busy: the master did not look at the request, so asking again is safe.
+        if (!response->ok && response->busy &&
+            std::chrono::steady_clock::now() + kBusyRetry < deadline) {
+            std::this_thread::sleep_for(kBusyRetry);
+            continue;
+        }
+        return finish(o, *client, *response, deadline, out, err);
+    }
 }
 
 }  // namespace minid::ctl

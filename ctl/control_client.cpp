@@ -132,9 +132,11 @@ Expected<std::string> ControlClient::read_line(Deadline deadline) {
 
 Expected<control::Response> ControlClient::call(const control::Request& request,
                                                 Deadline deadline) {
-    if (auto f = send_line(control::encode_request(request), deadline)) return *f;
+    // A master that turns us away answers before reading and closes: the send may fail while
+    // its answer already waits in our receive buffer, so read before reporting the send error.
+    const auto send_failure = send_line(control::encode_request(request), deadline);
     auto line = read_line(deadline);
-    if (!line.ok()) return line.failure();
+    if (!line.ok()) return send_failure ? *send_failure : line.failure();
     auto response = control::decode_response(*line);
     if (!response) {
         std::string shown = line->substr(0, 80);

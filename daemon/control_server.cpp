@@ -62,6 +62,8 @@ class ServerImpl final : public ControlServer {
     SocketFileId file_id_;
     std::map<uint64_t, std::shared_ptr<ControlConnection>> clients_;
     uint64_t next_client_id_ = 1;
+    uint64_t turned_away_ = 0;
+    uint64_t next_turn_away_log_ms_ = 0;
     bool closed_ = false;
 };
 
@@ -149,9 +151,16 @@ void ServerImpl::on_connection(int status) {
     // Into the map first: fail_and_close() may close at once, and the closed handler erases it.
     clients_.emplace(id, c);
     if (too_many) {
-        log::warn("control socket: more than ", opts_.max_clients,
-                  " clients at once; turning one away");
-        c->fail_and_close(control::encode_error("too many control connections; try again"));
+        // One warning per burst, not one per connection of a flood.
+        const uint64_t now = monotonic_ms();
+        ++turned_away_;
+        if (now >= next_turn_away_log_ms_) {
+            log::warn("control socket: more than ", opts_.max_clients,
+                      " clients at once; turned away ", turned_away_, " connection(s)");
+            turned_away_ = 0;
+            next_turn_away_log_ms_ = now + 10'000;
+        }
+        c->fail_and_close(control::encode_busy("too many control connections; try again"));
     }
 }
 

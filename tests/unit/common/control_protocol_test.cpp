@@ -79,6 +79,19 @@ TEST(ControlProtocol, ErrorAndOkResponsesDecode) {
     EXPECT_EQ(e->error, "minid.conf:3: unknown key 'lsten'\nminid.conf:4: bad");
 }
 
+TEST(ControlProtocol, BusyAnswerIsMarked) {
+    std::string busy = encode_busy("too many control connections");
+    busy.pop_back();
+    auto b = decode_response(busy);
+    ASSERT_TRUE(b.ok()) << b.error();
+    EXPECT_FALSE(b->ok);
+    EXPECT_TRUE(b->busy);
+    EXPECT_EQ(b->error, "too many control connections");
+    std::string plain = encode_error("no");
+    plain.pop_back();
+    EXPECT_FALSE(decode_response(plain)->busy);
+}
+
 TEST(ControlProtocol, InvalidUtf8InMessagesStillEncodes) {
     std::string err = encode_error("bad byte \xff here");
     err.pop_back();

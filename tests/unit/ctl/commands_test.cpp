@@ -28,7 +28,9 @@ namespace fs = std::filesystem;
 struct Script {
     std::string answer;        // sent back as is
     bool hold_open = false;    // keep the connection open afterwards (until the test ends)
+    int busy_first = 0;        // turn this many connections away first, as a full master does
     std::string request_seen;  // filled in
+    int connections = 0;       // filled in
 };
 
 class FakeMaster {
@@ -54,16 +56,25 @@ class FakeMaster {
 
   private:
     void serve() {
-        pollfd p{listener_.get(), POLLIN, 0};
-        if (::poll(&p, 1, 5000) <= 0) return;
-        UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        std::string line;
-        char ch;
-        while (::recv(c.get(), &ch, 1, 0) == 1 && ch != '\n') line += ch;
-        script_.request_seen = line;
-        if (!script_.answer.empty())
-            ::send(c.get(), script_.answer.data(), script_.answer.size(), MSG_NOSIGNAL);
-        while (script_.hold_open && !done_) std::this_thread::sleep_for(5ms);
+        for (;;) {
+            pollfd p{listener_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 5000) <= 0) return;
+            UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (++script_.connections <= script_.busy_first) {
+                // Answer without reading the request, then close: what a full master does.
+                const std::string busy = control::encode_busy("too many control connections");
+                ::send(c.get(), busy.data(), busy.size(), MSG_NOSIGNAL);
+                continue;
+            }
+            std::string line;
+            char ch;
+            while (::recv(c.get(), &ch, 1, 0) == 1 && ch != '\n') line += ch;
+            script_.request_seen = line;
+            if (!script_.answer.empty())
+                ::send(c.get(), script_.answer.data(), script_.answer.size(), MSG_NOSIGNAL);
+            while (script_.hold_open && !done_) std::this_thread::sleep_for(5ms);
+            return;
+        }
     }
 
     Script& script_;
@@ -245,6 +256,26 @@ TEST(CtlCommands, NoMinidIsNotRunning) {
     EXPECT_EQ(stale.code, kExitNotRunning);
     EXPECT_NE(stale.err.find("nothing accepts connections"), std::string::npos) << stale.err;
     fs::remove_all(dir);
+}
+
+TEST(CtlCommands, BusyMasterIsAskedAgain) {
+    Script script{control::encode_ok({{"generation", 9}})};
+    script.busy_first = 3;
+    FakeMaster m(script);
+    Outcome r = run(m.path(), control::Command::reload);
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    EXPECT_EQ(script.connections, 4);
+    EXPECT_EQ(script.request_seen, R"({"v":1,"cmd":"reload"})");
+}
+
+TEST(CtlCommands, MasterBusyUntilTheDeadlineIsExitOne) {
+    Script script{control::encode_ok()};
+    script.busy_first = 1000;
+    FakeMaster m(script);
+    Outcome r = run(m.path(), control::Command::status, [](CtlOptions& o) { o.timeout = 400ms; });
+    EXPECT_EQ(r.code, kExitFailed) << r.err;
+    EXPECT_NE(r.err.find("too many control connections"), std::string::npos) << r.err;
+    EXPECT_GE(script.connections, 2);
 }
 
 TEST(CtlCommands, CommandErrorIsExitOne) {

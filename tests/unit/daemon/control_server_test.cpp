@@ -381,6 +381,7 @@ TEST_F(ControlServerTest, ClientsBeyondTheLimitAreTurnedAway) {
     control::Response r = answer(extra.get());
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.error.find("too many"), std::string::npos);
+    EXPECT_TRUE(r.busy) << "marked as safe to retry";
     EXPECT_TRUE(sees_eof(extra.get()));
     send_all(a.get(), request(control::Command::status));
     EXPECT_TRUE(answer(a.get()).ok);
