@@ -58,8 +58,14 @@ struct CtlSite {
 bool start(MinidProcess& m, const CtlSite& s) {
     if (!m.start({"-c", s.site.config_path}, s.site.log_path)) return false;
     if (!m.wait_serving(s.site.port)) return false;
-    // The control socket is up before the first generation starts.
-    return eventually([&] { return s.ctl("status --json").exit_code == 0; });
+    // HTTP answers as soon as one worker accepts; wait until the master has committed the
+    // first generation (0 until then), so tests start from a settled state.
+    return eventually([&] {
+        CommandResult r = s.ctl("status --json");
+        Json j = Json::parse(r.output, nullptr, false);
+        return r.exit_code == 0 && !j.is_discarded() && j["master"]["generation"] != 0 &&
+               j["master"]["reloading"] == false;
+    });
 }
 
 void expect_clean_exit(MinidProcess& m) {
