@@ -2,8 +2,10 @@
 // the connection stops reading, which is the back-pressure that bounds memory per client.
 #include "worker/connection.hpp"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -32,6 +34,17 @@ constexpr uint64_t kDrainIdleGraceMs = 1000;
 // Bytes a single read may take before other connections get a turn.
 constexpr int kMaxReadsPerWakeup = 4;
 constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+// Below this a client reading a response is taken for a slow-read attack (slowhttptest -X reads
+// a few bytes every few seconds to hold a connection for ever). 512 B/s is far below any real
+// link (GPRS does 5 KB/s); a client that stops reading altogether is cut by send_timeout.
+constexpr uint64_t kMinSendRate = 512;  // bytes per second, averaged over send_timeout
+
+// Bytes the kernel still holds for the peer (unsent or unacknowledged); 0 if unknown.
+uint64_t send_queue_bytes(int fd) {
+    int queued = 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
+    return static_cast<uint64_t>(queued);
+}
 
 bool is_soft_error(int err) {
     return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
@@ -136,19 +149,36 @@ void Connection::refresh_deadline() {
                 if (server_.draining())
                     deadline_ms_ = std::min(deadline_ms_, last_activity_ms_ + kDrainIdleGraceMs);
             } else if (in_body_) {
+                // The body is only read to be dropped (the request was answered at its head):
+                // head and body together get header_timeout, or a slow body could hold the
+                // connection for as long as it trickles (slowhttptest -B).
                 deadline_ms_ =
-                    last_activity_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
+                    message_start_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
             } else {
                 deadline_ms_ =
                     message_start_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
             }
             break;
         case State::writing:
-            deadline_ms_ = last_activity_ms_ + static_cast<uint64_t>(cfg.send_timeout.count());
+            deadline_ms_ = std::min(last_activity_ms_, rate_window_start_ms_) +
+                           static_cast<uint64_t>(cfg.send_timeout.count());
             break;
         case State::lingering:
             break;  // fixed when lingering starts
     }
+}
+
+void Connection::start_rate_window() {
+    rate_window_start_ms_ = server_.now_ms();
+    rate_window_sent_ = 0;
+    rate_window_queued_ = send_queue_bytes(fd_.get());
+}
+
+uint64_t Connection::taken_in_rate_window() const {
+    // What went into the send queue, minus what is still there beyond its level at the start.
+    const uint64_t in = rate_window_sent_ + rate_window_queued_;
+    const uint64_t still = send_queue_bytes(fd_.get());
+    return in > still ? in - still : 0;
 }
 
 void Connection::on_drain_started() {
@@ -167,15 +197,31 @@ void Connection::check_deadline(uint64_t now_ms) {
                     close_now();  // keep-alive timeout
             } else if (!in_body_ && len_ > 0) {
                 respond_error(408);  // request head did not arrive in time
+            } else if (in_body_) {
+                // Answered already: let the client read the answer, drop what it still sends.
+                begin_lingering_close();
             } else {
                 close_now();
             }
             return;
-        case State::writing:
-            log::debug("closing a connection whose client read nothing for ",
-                       server_.config().send_timeout.count(), " ms");
-            close_now();
+        case State::writing: {
+            const auto window = static_cast<uint64_t>(server_.config().send_timeout.count());
+            if (now_ms - last_activity_ms_ >= window) {
+                log::debug("resetting a connection whose client read nothing for ", window, " ms");
+                abort_now();
+                return;
+            }
+            const uint64_t taken = taken_in_rate_window();
+            if (taken < kMinSendRate * window / 1000) {
+                log::debug("resetting a connection whose client read only ", taken, " bytes in ",
+                           window, " ms (minimum ", kMinSendRate, " bytes/s)");
+                abort_now();
+                return;
+            }
+            start_rate_window();
+            refresh_deadline();
             return;
+        }
         case State::lingering:
             close_now();
             return;
@@ -367,6 +413,7 @@ bool Connection::send_response(http::Response& r) {
     p->close = r.close;
     pending_ = std::move(p);
     state_ = State::writing;
+    start_rate_window();
     refresh_deadline();
     set_poll(UV_WRITABLE);
     return true;
@@ -391,6 +438,7 @@ bool Connection::flush_pending() {
         }
         server_.count_bytes(0, static_cast<uint64_t>(n));
         last_activity_ms_ = server_.now_ms();
+        rate_window_sent_ += static_cast<uint64_t>(n);
         size_t sent = static_cast<size_t>(n);
         const size_t h = std::min(sent, p.head.size() - p.head_off);
         p.head_off += h;
@@ -415,6 +463,7 @@ bool Connection::flush_pending() {
         }
         server_.count_bytes(0, static_cast<uint64_t>(s));
         last_activity_ms_ = server_.now_ms();
+        rate_window_sent_ += static_cast<uint64_t>(s);
         p.file_offset += static_cast<uint64_t>(s);
         p.remaining -= static_cast<uint64_t>(s);
     }
@@ -484,6 +533,16 @@ void Connection::on_lingering_readable() {
         if (n < 0 && is_soft_error(errno)) return;
         break;  // EOF or error: the client has finished too.
     }
+    close_now();
+}
+
+void Connection::abort_now() {
+    // A plain close would leave the kernel delivering the queued rest of the response (megabytes
+    // on a fast link) to a client that reads a few bytes a second, for as long as it keeps
+    // reading: the attack would outlive the connection. A zero linger discards it with a reset.
+    const linger reset{1, 0};
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset) != 0)
+        log::debug(sys_error("setsockopt", "SO_LINGER", errno));
     close_now();
 }
 

@@ -33,6 +33,8 @@ class Connection {
     void on_drain_started();
     // Close the socket now and delete this object.
     void close_now();
+    // Same, but discard unsent data and reset the connection (for clients cut for slowness).
+    void abort_now();
 
     Connection* next = nullptr;
     Connection* prev = nullptr;
@@ -73,6 +75,10 @@ class Connection {
     void release_input_if_idle();
     bool idle() const;
     void refresh_deadline();
+    // Minimum send rate: each send_timeout-long window of writing must see the client take at
+    // least kMinSendRate bytes a second, measured by what left the socket's send queue.
+    void start_rate_window();
+    uint64_t taken_in_rate_window() const;
 
     Server& server_;
     UniqueFd fd_;
@@ -94,6 +100,9 @@ class Connection {
     uint64_t message_start_ms_ = 0;
     uint64_t deadline_ms_ = 0;
     uint64_t lingering_bytes_ = 0;
+    uint64_t rate_window_start_ms_ = 0;
+    uint64_t rate_window_sent_ = 0;    // bytes handed to the kernel in this window
+    uint64_t rate_window_queued_ = 0;  // bytes in the send queue when the window started
 };
 
 }  // namespace minid

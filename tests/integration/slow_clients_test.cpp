@@ -1,0 +1,224 @@
+// Slow and greedy clients against the real binary: headers or a body that trickle in, a reader
+// that takes a response a few bytes at a time, and a short slowloris (hundreds of connections
+// holding unfinished heads) during which a normal client must keep getting fast answers.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/harness.hpp"
+
+namespace minid::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void write_config(Site& site, const std::string& http) {
+    site.dir.write("minid.conf", "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
+                                     "\nworkers = 1\ncontrol_socket = off\naccess_log = off\n"
+                                     "\n[http]\nroot = " +
+                                     site.root + "\n" + http + "\n");
+}
+
+void stop(MinidProcess& m) {
+    m.signal(SIGTERM);
+    const int st = m.wait_exit();
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << "\n" << m.log();
+    EXPECT_TRUE(m.bad_log_lines().empty()) << m.log();
+}
+
+// A non-blocking loopback connection whose receive buffer is set before connect(), so the
+// window it advertises stays small.
+class SlowSocket {
+  public:
+    SlowSocket(uint16_t port, int rcvbuf) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+    }
+    ~SlowSocket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    SlowSocket(const SlowSocket&) = delete;
+    SlowSocket& operator=(const SlowSocket&) = delete;
+    bool ok() const { return fd_ >= 0; }
+    bool send(const std::string& s) {
+        return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+    }
+    // Reads at most `max` bytes if some arrive within `wait`; -1 on EOF or error, else bytes.
+    long read_some(size_t max, std::chrono::milliseconds wait) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return 0;
+        std::string buf(max, '\0');
+        const ssize_t n = ::recv(fd_, buf.data(), max, 0);
+        if (n <= 0) return -1;
+        data_.append(buf, 0, static_cast<size_t>(n));
+        return n;
+    }
+    const std::string& data() const { return data_; }
+
+  private:
+    int fd_ = -1;
+    std::string data_;
+};
+
+TEST(SlowClients, TrickledHeadersAre408AtHeaderTimeoutNotReset) {
+    Site site;
+    write_config(site, "header_timeout = 1s");
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    auto sock = std::make_unique<SlowSocket>(site.port, 0);
+    SlowSocket& s = *sock;
+    ASSERT_TRUE(s.ok());
+    const auto start = Clock::now();
+    ASSERT_TRUE(s.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n"));
+    // A new header line every 200 ms: activity, but the head never completes.
+    long got = 0;
+    while (got >= 0 && Clock::now() - start < 5s) {
+        if (!s.send("X-Slow: a\r\n")) break;
+        got = s.read_some(4096, 200ms);
+    }
+    const auto took = Clock::now() - start;
+    EXPECT_EQ(s.data().substr(0, 12), "HTTP/1.1 408") << s.data();
+    EXPECT_LT(took, 3s) << "the head's deadline was pushed back by each line";
+    sock.reset();
+    stop(m);
+}
+
+TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeoutAfterTheAnswer) {
+    Site site;
+    write_config(site, "header_timeout = 1s");
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    auto sock = std::make_unique<SlowSocket>(site.port, 0);
+    SlowSocket& s = *sock;
+    ASSERT_TRUE(s.ok());
+    const auto start = Clock::now();
+    ASSERT_TRUE(s.send("POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+    bool closed = false;
+    while (!closed && Clock::now() - start < 6s) {
+        if (!s.send("a")) break;  // one body byte every 100 ms, each one "activity"
+        closed = s.read_some(4096, 100ms) < 0;
+    }
+    const auto took = Clock::now() - start;
+    EXPECT_EQ(s.data().substr(0, 12), "HTTP/1.1 405") << s.data();
+    EXPECT_LT(took, 4s) << "a body trickling 10 bytes/s held the connection";
+    sock.reset();
+    stop(m);
+}
+
+TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
+    Site site;
+    write_config(site, "send_timeout = 2s");
+    site.dir.write("www/big.bin", std::string(4u << 20, 'r'));
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+
+    // 200 bytes every 500 ms (400 B/s) through a 4 KiB window: below the minimum send rate.
+    SlowSocket slow(site.port, 4096);
+    ASSERT_TRUE(slow.ok());
+    ASSERT_TRUE(slow.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto start = Clock::now();
+    bool closed = false;
+    while (!closed && Clock::now() - start < 15s) {
+        std::this_thread::sleep_for(500ms);
+        closed = slow.read_some(200, 0ms) < 0;
+    }
+    EXPECT_TRUE(closed) << "slow reader still connected after 15 s";
+    EXPECT_LT(Clock::now() - start, 14s);
+    EXPECT_LT(slow.data().size(), 1u << 20);
+
+    // 256 KiB every 20 ms through the same window size: served to the end.
+    SlowSocket fast(site.port, 4096);
+    ASSERT_TRUE(fast.ok());
+    ASSERT_TRUE(fast.send("GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const auto fast_start = Clock::now();
+    while (Clock::now() - fast_start < 30s) {
+        if (fast.read_some(256 << 10, 20ms) < 0) break;
+        std::this_thread::sleep_for(1ms);
+    }
+    const size_t head = fast.data().find("\r\n\r\n");
+    ASSERT_NE(head, std::string::npos);
+    EXPECT_EQ(fast.data().size() - head - 4, 4u << 20) << "a fast reader was cut";
+    stop(m);
+}
+
+TEST(SlowClients, NormalClientStaysFastDuringASlowloris) {
+    // Enough descriptors on both sides for the attack connections.
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 4096);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    const size_t attackers = std::min<size_t>(1000, lim.rlim_cur > 300 ? lim.rlim_cur - 200 : 100);
+
+    Site site;
+    write_config(site, "header_timeout = 10s");
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+
+    std::vector<std::unique_ptr<SlowSocket>> held;
+    for (size_t i = 0; i < attackers; ++i) {
+        auto s = std::make_unique<SlowSocket>(site.port, 0);
+        ASSERT_TRUE(s->ok()) << i;
+        ASSERT_TRUE(s->send("GET / HTTP/1.1\r\nHost: x\r\n"));
+        held.push_back(std::move(s));
+    }
+    std::vector<double> ms;
+    size_t failed = 0;
+    const auto start = Clock::now();
+    size_t next_line = 0;
+    while (Clock::now() - start < 5s) {
+        // Keep the attack going: a header line on some held connections between requests.
+        for (size_t k = 0; k < 50; ++k) held[next_line++ % held.size()]->send("X-a: b\r\n");
+        const auto t0 = Clock::now();
+        auto r = http_get(site.port, "/hello.txt");
+        const auto t1 = Clock::now();
+        if (!r || r->status != 200) {
+            ++failed;
+            continue;
+        }
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_GE(ms.size(), 50u);
+    std::sort(ms.begin(), ms.end());
+    const double p99 = ms[ms.size() * 99 / 100];
+    EXPECT_EQ(failed, 0u);
+    // The target is 100 ms; the bound leaves room for a loaded CI machine and sanitizers.
+    EXPECT_LT(p99, 250.0) << "p50 " << ms[ms.size() / 2] << " ms, max " << ms.back() << " ms";
+    std::printf(
+        "slowloris with %zu connections: %zu requests, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+        held.size(), ms.size(), ms[ms.size() / 2], p99, ms.back());
+    // Every attack connection is still open on the server (none was answered or dropped).
+    size_t still_open = 0;
+    for (auto& s : held) still_open += s->read_some(1, 0ms) == 0;
+    EXPECT_EQ(still_open, held.size());
+    held.clear();
+    stop(m);
+}
+
+}  // namespace
+}  // namespace minid::test
