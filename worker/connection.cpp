@@ -181,6 +181,15 @@ uint64_t Connection::taken_in_rate_window() const {
     return in > still ? in - still : 0;
 }
 
+bool Connection::evict_if_idle(uint64_t now_ms, uint64_t min_idle_ms) {
+    if (!idle() || now_ms < last_activity_ms_ + min_idle_ms) return false;
+    // Like a drain: no response can be lost, and a request already on the wire is read and
+    // dropped rather than answered with a reset.
+    begin_lingering_close();
+    if (deadline_ms_ != 0) deadline_ms_ = now_ms + kIdleLingerMs;
+    return true;
+}
+
 void Connection::on_drain_started() {
     if (idle()) refresh_deadline();
 }

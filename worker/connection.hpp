@@ -31,6 +31,9 @@ class Connection {
     void check_deadline(uint64_t now_ms);
     // The worker started draining: idle connections get a short grace, then close.
     void on_drain_started();
+    // At the connection cap: a keep-alive connection idle for at least `min_idle_ms` starts a
+    // graceful close to make room for a waiting client; true if it did.
+    bool evict_if_idle(uint64_t now_ms, uint64_t min_idle_ms);
     // Close the socket now and delete this object.
     void close_now();
     // Same, but discard unsent data and reset the connection (for clients cut for slowness).

@@ -16,6 +16,13 @@ namespace {
 constexpr uint64_t kSweepMs = 250;
 constexpr uint64_t kHeartbeatMs = 1000;
 constexpr size_t kPooledBuffers = 256;
+// At the connection cap, each sweep closes up to this many keep-alive connections that have
+// been idle for at least kEvictIdleMs (nginx reuses idle connections the same way), so idle
+// clients — or an attacker holding connections open between requests — cannot lock new ones out
+// for a whole keepalive_timeout.
+constexpr size_t kEvictPerSweep = 32;
+constexpr uint64_t kEvictIdleMs = 1000;
+constexpr uint64_t kCapReportEveryMs = 60'000;
 
 // This worker is the only writer of its slot, so a relaxed load+store is a correct increment
 // and avoids the locked read-modify-write of fetch_add on every request.
@@ -157,8 +164,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)
     if (active_ >= options_.config.max_connections) {
         // At the cap: leave further connections in the kernel queue (other workers may take
         // them) rather than accepting what we cannot serve.
-        for (auto& l : listeners_) l->pause();
-        paused_for_cap_ = true;
+        pause_for_cap();
         return;
     }
     Connection* c = Connection::open(*this, std::move(fd), peer, len);
@@ -171,9 +177,25 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)
         options_.slot->connections_active.store(active_, std::memory_order_relaxed);
         bump(options_.slot->connections_total, 1);
     }
-    if (active_ >= options_.config.max_connections) {
-        for (auto& l : listeners_) l->pause();
-        paused_for_cap_ = true;
+    if (active_ >= options_.config.max_connections) pause_for_cap();
+}
+
+void Server::pause_for_cap() {
+    for (auto& l : listeners_) l->pause();
+    paused_for_cap_ = true;
+    const uint64_t now = uv_now(loop_);
+    if (cap_reported_ms_ == 0 || now - cap_reported_ms_ >= kCapReportEveryMs) {
+        log::warn("max_connections (", options_.config.max_connections,
+                  ") reached: new connections wait in the listen queue; idle keep-alive "
+                  "connections are closed to make room");
+        cap_reported_ms_ = now;
+    }
+}
+
+void Server::make_room(uint64_t now_ms) {
+    size_t evicted = 0;
+    for (Connection* c = conn_head_; c && evicted < kEvictPerSweep; c = c->next) {
+        if (c->evict_if_idle(now_ms, kEvictIdleMs)) ++evicted;
     }
 }
 
@@ -215,6 +237,7 @@ void Server::sweep() {
         c->check_deadline(now);
         c = next;
     }
+    if (paused_for_cap_ && !draining_) make_room(now);
 }
 
 void Server::heartbeat() {

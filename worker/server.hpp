@@ -75,6 +75,9 @@ class Server {
     explicit Server(uv_loop_t* loop, ServerOptions options);
     void on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len);
     void sweep();
+    void pause_for_cap();
+    // At the cap, idle keep-alive connections give way to clients waiting in the listen queue.
+    void make_room(uint64_t now_ms);
     void heartbeat();
     void maybe_finish();
     void set_state(WorkerState s);
@@ -96,6 +99,7 @@ class Server {
     bool draining_ = false;
     bool stopped_ = false;
     bool paused_for_cap_ = false;
+    uint64_t cap_reported_ms_ = 0;  // last "max_connections reached" warning (rate-limited)
 
     UvHandle<uv_timer_t> sweep_timer_;
     UvHandle<uv_timer_t> heartbeat_timer_;

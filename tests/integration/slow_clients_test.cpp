@@ -165,6 +165,44 @@ TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
     stop(m);
 }
 
+TEST(SlowClients, AtTheCapIdleKeepAliveConnectionsMakeRoomButBusyOnesStay) {
+    Site site;
+    write_config(site, "max_connections = 4\nkeepalive_timeout = 60s\nheader_timeout = 20s");
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    // Three keep-alive connections that were answered and now sit idle, one in mid-request.
+    std::vector<std::unique_ptr<Client>> idle;
+    for (int i = 0; i < 3; ++i) {
+        idle.push_back(std::make_unique<Client>(site.port));
+        ASSERT_TRUE(idle.back()->send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+        ASSERT_EQ(idle.back()->read_responses(1).size(), 1u);
+    }
+    Client busy(site.port);
+    ASSERT_TRUE(busy.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n"));
+    ASSERT_TRUE(
+        eventually([&] { return m.log().find("max_connections (4)") != std::string::npos; }, 2s))
+        << m.log();
+
+    // A new client is let in well before keepalive_timeout.
+    const auto start = Clock::now();
+    Client fresh(site.port);
+    ASSERT_TRUE(fresh.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = fresh.read_responses(1, 5s);
+    ASSERT_EQ(r.size(), 1u) << m.log();
+    EXPECT_EQ(r[0].status, 200);
+    EXPECT_LT(Clock::now() - start, 4s);
+    size_t evicted = 0;
+    for (auto& c : idle) evicted += c->closed_by_peer(1s);
+    EXPECT_GE(evicted, 1u);
+    // The connection in mid-request was left alone and gets its answer.
+    ASSERT_TRUE(busy.send("\r\n"));
+    r = busy.read_responses(1, 2s);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].body, "Hello, world!");
+    stop(m);
+}
+
 TEST(SlowClients, NormalClientStaysFastDuringASlowloris) {
     // Enough descriptors on both sides for the attack connections.
     rlimit lim{};
