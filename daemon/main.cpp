@@ -1,5 +1,6 @@
 // minid entry point: a worker when started by the master (`--worker`), otherwise the master —
 // or a one-shot config check.
+#include <signal.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -19,6 +20,11 @@ int main(int argc, char** argv) {
         return run_worker(argc, argv);
 
     log::set_tag("master");
+    // Signals wait (blocked) until the master has its handlers, so a SIGTERM or SIGHUP sent
+    // right after start-up is acted on instead of killing the process half-started.
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
     auto cli = parse_command_line(argc, argv);
     if (!cli) {
         std::fprintf(stderr, "minid: %s\nTry 'minid --help'.\n", cli.error().c_str());

@@ -129,6 +129,9 @@ void Master::watch_signals() {
         signals_.push_back(std::move(h));
     }
     ::signal(SIGPIPE, SIG_IGN);
+    sigset_t none;  // main() blocked everything until now
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
 int Master::run() {
@@ -271,7 +274,9 @@ void Master::on_worker_message(Worker& w) {
         return;
     }
     std::string_view msg(buf, static_cast<size_t>(n));
-    if (msg == wp::kMsgReady && w.phase == Phase::starting) {
+    if (msg == wp::kMsgReady) {
+        // A worker told to drain while starting (a stop or failed reload) may still say ready.
+        if (w.phase != Phase::starting) return;
         w.phase = Phase::serving;
         if (stopping_) {
             drain_worker(w, "stopping");

@@ -1,5 +1,5 @@
 // spawn_worker implementation. Everything the child needs is prepared before fork(), so the
-// child only runs async-signal-safe calls (dup2, sigprocmask, execve) before exec.
+// child only runs async-signal-safe calls (fcntl, dup2, execve) before exec.
 #include "daemon/worker_spawn.hpp"
 
 #include <fcntl.h>
@@ -111,7 +111,15 @@ Result<SpawnedWorker> spawn_worker(const SpawnRequest& req) {
     sources.push_back(worker_end.get());
     sources.push_back(req.stats_fd);
 
+    // Every signal stays blocked from before fork() until the worker has its own handlers:
+    // a signal arriving between fork and exec would otherwise run the master's libuv handler in
+    // the child and be lost, and one arriving before the worker's handlers exist would hit the
+    // default action. Blocked, it stays pending across exec and reaches the worker's handler.
+    sigset_t all, saved;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, &saved);
     pid_t pid = ::fork();
+    if (pid != 0) ::sigprocmask(SIG_SETMASK, &saved, nullptr);
     if (pid < 0) return make_error(sys_error("fork", "worker", errno));
     if (pid == 0) {
         // Child. Move every source above the targets first so no dup2 overwrites a source
@@ -128,9 +136,6 @@ Result<SpawnedWorker> spawn_worker(const SpawnRequest& req) {
         for (int i = 0; i < count; ++i) {
             if (moved[i] >= 0 && ::dup2(moved[i], 3 + i) < 0) _exit(127);
         }
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         format_pid(pid_digits, ::getpid());
         ::execve(argv[0], argv.data(), envp.data());
         const char msg[] = "<3>minid: execve of the worker binary failed\n";

@@ -97,10 +97,6 @@ int run_worker(int argc, char** argv) {
         return wp::kExitProtocolMismatch;
     }
 
-    // The master blocks nothing, but a worker must not inherit any blocked signal set by a parent.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_IGN);  // sendfile() on a closed socket raises SIGPIPE
 
     UniqueFd config_fd(args->config_fd);
@@ -192,6 +188,11 @@ int run_worker(int argc, char** argv) {
             // SIGHUP means "reload" to the master only; a worker ignores it (the master may
             // share a terminal or process group with us).
             watch_signal(&loop, sig.hup, SIGHUP, s, [](uv_signal_t*, int) noexcept {});
+            // The master starts us with every signal blocked (see spawn_worker); now that the
+            // handlers exist, let them in, including any that arrived since fork.
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, nullptr);
             if (auto st = s->start(); !st) {
                 log::error(st.error());
                 exit_code = wp::kExitFatalConfig;

@@ -307,6 +307,14 @@ TEST(Lifecycle, ReloadAppliesNewSettingsAndListeners) {
     m.signal(SIGHUP);
     ASSERT_TRUE(eventually([&] { return m.log().find("reload complete") != std::string::npos; }))
         << m.log();
+    // The old generation may still take a connection until its SIGTERM is handled; after that
+    // every answer comes from the new settings.
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto r = http_get(site.port, "/hello.txt");
+            return r && r->body == "second root";
+        },
+        3s));
     EXPECT_EQ(http_get(site.port, "/hello.txt")->body, "second root");
     EXPECT_EQ(http_get(extra, "/hello.txt")->body, "second root");
     m.signal(SIGTERM);
@@ -430,6 +438,26 @@ TEST(Lifecycle, LongDrainExtendsSystemdStopTimeout) {
     notify.collect(2500ms);
     EXPECT_GE(notify.count("EXTEND_TIMEOUT_USEC="), 1u);
     m.wait_exit(20s);
+}
+
+// Signals that arrive while workers are still starting (even between fork and exec) must not be
+// lost: a stop right after start-up still ends cleanly and promptly.
+TEST(Lifecycle, StopDuringStartUpIsClean) {
+    Site site("", "", 4);
+    for (int round = 0; round < 5; ++round) {
+        MinidProcess m;
+        const std::string log = site.dir.file("startup-" + std::to_string(round) + ".log");
+        ASSERT_TRUE(m.start({"-c", site.config_path}, log));
+        // As soon as the master is up (its workers are being forked and exec'd right now).
+        ASSERT_TRUE(eventually(
+            [&] { return m.log().find("starting generation") != std::string::npos; }, 5s, 1ms));
+        std::this_thread::sleep_for(std::chrono::milliseconds(round * 2));
+        m.signal(SIGTERM);
+        int st = m.wait_exit(8s);
+        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            << "round " << round << ": " << st << "\n"
+            << m.log();
+    }
 }
 
 }  // namespace
