@@ -377,28 +377,7 @@ bool Connection::send_response(http::Response& r) {
     uint64_t file_offset = r.file_offset;
     uint64_t file_left = file_body ? r.body_length : 0;
     if (file_body && head_sent == r.head.size()) {
-        while (file_left > 0) {
-            off_t off = static_cast<off_t>(file_offset);
-            ssize_t s = ::sendfile(fd_.get(), r.file->fd.get(), &off,
-                                   std::min<uint64_t>(file_left, kMaxSendfileChunk));
-            if (s < 0) {
-                if (is_soft_error(errno)) break;
-                if (errno != EPIPE && errno != ECONNRESET)
-                    log::error(sys_error("sendfile", "response body", errno));
-                close_now();
-                return false;
-            }
-            if (s == 0) {
-                // The file shrank under us: the promised Content-Length cannot be met, so the
-                // only honest thing left is to end the connection.
-                log::warn("file shrank while being sent; closing the connection");
-                close_now();
-                return false;
-            }
-            server_.count_bytes(0, static_cast<uint64_t>(s));
-            file_offset += static_cast<uint64_t>(s);
-            file_left -= static_cast<uint64_t>(s);
-        }
+        if (!send_file(*r.file, file_offset, file_left)) return false;
     }
 
     const size_t mem_total = memory_body ? r.body_length : 0;
@@ -428,6 +407,34 @@ bool Connection::send_response(http::Response& r) {
     return true;
 }
 
+bool Connection::send_file(const http::OpenFile& file, uint64_t& offset, uint64_t& remaining) {
+    while (remaining > 0) {
+        off_t off = static_cast<off_t>(offset);
+        ssize_t s = ::sendfile(fd_.get(), file.fd.get(), &off,
+                               std::min<uint64_t>(remaining, kMaxSendfileChunk));
+        if (s < 0) {
+            if (is_soft_error(errno)) return true;  // socket full: wait for writability
+            if (errno != EPIPE && errno != ECONNRESET)
+                log::error(sys_error("sendfile", "response body", errno));
+            close_now();
+            return false;
+        }
+        if (s == 0) {
+            // The file shrank under us: the promised Content-Length cannot be met, so the only
+            // honest thing left is to end the connection.
+            log::warn("file shrank while being sent; closing the connection");
+            close_now();
+            return false;
+        }
+        server_.count_bytes(0, static_cast<uint64_t>(s));
+        last_activity_ms_ = server_.now_ms();
+        rate_window_sent_ += static_cast<uint64_t>(s);
+        offset += static_cast<uint64_t>(s);
+        remaining -= static_cast<uint64_t>(s);
+    }
+    return true;
+}
+
 bool Connection::flush_pending() {
     Pending& p = *pending_;
     while (p.head_off < p.head.size() || !p.memory.empty()) {
@@ -454,28 +461,7 @@ bool Connection::flush_pending() {
         sent -= h;
         p.memory.remove_prefix(std::min(sent, p.memory.size()));
     }
-    while (p.remaining > 0) {
-        off_t off = static_cast<off_t>(p.file_offset);
-        ssize_t s = ::sendfile(fd_.get(), p.file->fd.get(), &off,
-                               std::min<uint64_t>(p.remaining, kMaxSendfileChunk));
-        if (s < 0) {
-            if (is_soft_error(errno)) return true;
-            if (errno != EPIPE && errno != ECONNRESET)
-                log::error(sys_error("sendfile", "response body", errno));
-            close_now();
-            return false;
-        }
-        if (s == 0) {
-            log::warn("file shrank while being sent; closing the connection");
-            close_now();
-            return false;
-        }
-        server_.count_bytes(0, static_cast<uint64_t>(s));
-        last_activity_ms_ = server_.now_ms();
-        rate_window_sent_ += static_cast<uint64_t>(s);
-        p.file_offset += static_cast<uint64_t>(s);
-        p.remaining -= static_cast<uint64_t>(s);
-    }
+    if (!send_file(*p.file, p.file_offset, p.remaining)) return false;
     return true;
 }
 

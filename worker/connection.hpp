@@ -71,6 +71,8 @@ class Connection {
     // Sends a built response now, keeping what does not fit in pending_; false when closed.
     bool send_response(http::Response& r);
     bool flush_pending();
+    // sendfile() until done or the socket is full; false when the connection was closed.
+    bool send_file(const http::OpenFile& file, uint64_t& offset, uint64_t& remaining);
     void after_response(bool close);
     void begin_lingering_close();
     void set_poll(int events);
