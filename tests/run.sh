@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine (as root): installs what it needs, builds
 # minid warning-clean, runs unit + integration tests, then the same under ASan/UBSan, then the
-# end-to-end test under a real systemd. `.ci/run` calls this. Options: --no-asan, --no-e2e.
+# libFuzzer smoke runs (20 s per target) and the end-to-end test under a real systemd.
+# `.ci/run` calls this. Options: --no-asan, --no-fuzz, --no-e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-asan=1 e2e=1
+asan=1 fuzz=1 e2e=1
 for arg in "$@"; do
   case "$arg" in
     --no-asan) asan=0 ;;
+    --no-fuzz) fuzz=0 ;;
     --no-e2e) e2e=0 ;;
-    *) echo "usage: tests/run.sh [--no-asan] [--no-e2e]" >&2; exit 2 ;;
+    *) echo "usage: tests/run.sh [--no-asan] [--no-fuzz] [--no-e2e]" >&2; exit 2 ;;
   esac
 done
 
@@ -46,7 +48,12 @@ if ((asan)); then
     ctest --test-dir build/asan --output-on-failure -j"$jobs" --timeout 600
 fi
 
-if ((e2e)) && [ -x tests/e2e/run.sh ]; then
+if ((fuzz)); then
+  echo "== fuzzing smoke run (longer: tests/fuzz/run.sh SECONDS)"
+  tests/fuzz/run.sh 20
+fi
+
+if ((e2e)); then
   echo "== end-to-end under systemd"
   tests/e2e/run.sh
 fi
