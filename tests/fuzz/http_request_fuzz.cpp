@@ -30,7 +30,7 @@ constexpr std::time_t kNow = 1700000000;
 StaticHandler& handler() {
     static std::unique_ptr<StaticHandler> h = [] {
         FileCacheLimits limits;
-        limits.max_entries = 8;  // small, so eviction and reopening run too
+        limits.max_entries = 4;  // fewer than the files, so eviction and reopening run too
         limits.max_open_files = 2;
         limits.max_file_in_memory = 64;  // big.bin (300 bytes) goes out by fd
         auto r = StaticHandler::create(SiteConfig{FuzzSite::get().root(), "index.html", "minid"},
