@@ -72,12 +72,7 @@ Connection::~Connection() {
 }
 
 bool Connection::start() {
-    if (peer_.ss_family == AF_INET || peer_.ss_family == AF_INET6) {
-        // Responses are written whole; Nagle would only delay a pipelined one.
-        int one = 1;
-        if (::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-            log::debug(sys_error("setsockopt", "TCP_NODELAY", errno));
-    }
+    // TCP_NODELAY comes from the listening socket (Listener::create); accepted sockets inherit it.
     uv_poll_t* p = poll_.make();
     if (int rc = uv_poll_init_socket(server_.loop(), p, fd_.get()); rc != 0) {
         log::error("uv_poll_init_socket(connection) failed: ", uv_strerror(rc));
@@ -319,6 +314,7 @@ bool Connection::process_input() {
 bool Connection::respond() {
     const http::Request& req = parser_->request();
     const bool keep = req.keep_alive && !server_.draining() && !peer_eof_;
+    client_closes_ = !req.keep_alive && !req.has_body;
     http::Response& r = server_.scratch_response();
     server_.handler().handle(req, keep, server_.now_seconds(), r);
     server_.access_log().append(reinterpret_cast<const sockaddr*>(&peer_), server_.now_seconds(),
@@ -382,8 +378,7 @@ bool Connection::send_response(http::Response& r) {
 
     const size_t mem_total = memory_body ? r.body_length : 0;
     if (head_sent == r.head.size() && mem_sent == mem_total && file_left == 0) {
-        after_response(r.close);
-        return true;
+        return after_response(r.close);
     }
 
     // Slow path: keep the unsent rest; the shared owners keep memory and file alive.
@@ -475,7 +470,7 @@ void Connection::on_writable() {
     const bool close = p.close;
     pending_.reset();
     state_ = State::reading;
-    after_response(close);
+    if (!after_response(close)) return;
     if (state_ != State::reading) return;
     set_poll(UV_READABLE);
     // Pipelined requests that arrived while we were writing are already buffered.
@@ -488,15 +483,28 @@ void Connection::on_writable() {
     }
 }
 
-void Connection::after_response(bool close) {
+bool Connection::after_response(bool close) {
     if (!close) {
         state_ = State::reading;
         if (poll_events_ != UV_READABLE) set_poll(UV_READABLE);
-        return;
+        return true;
+    }
+    if (client_closes_ && fed_ == len_) {
+        // The client asked to close (HTTP/1.0, Connection: close) and has nothing more in
+        // flight: a plain close ends the exchange with a FIN after the response, without the
+        // half-close, the wait for the client's FIN and its read (what one-connection-per-request
+        // clients pay for). Anything already received means it may send more: linger instead.
+        ssize_t n =
+            ::recv(fd_.get(), server_.scratch_buffer(), server_.scratch_size(), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EINTR)) {
+            close_now();
+            return false;
+        }
     }
     // The lingering close reads and drops whatever the client still sends (the rest of a request
     // body, pipelined requests), so the client is not reset while it is still sending.
     begin_lingering_close();
+    return true;
 }
 
 void Connection::begin_lingering_close() {

@@ -73,7 +73,8 @@ class Connection {
     bool flush_pending();
     // sendfile() until done or the socket is full; false when the connection was closed.
     bool send_file(const http::OpenFile& file, uint64_t& offset, uint64_t& remaining);
-    void after_response(bool close);
+    // Keeps reading, or closes; false when the connection was closed (and deleted).
+    bool after_response(bool close);
     void begin_lingering_close();
     void set_poll(int events);
     void acquire_input();
@@ -101,6 +102,7 @@ class Connection {
     State state_ = State::reading;
     int poll_events_ = 0;
     bool peer_eof_ = false;
+    bool client_closes_ = false;  // the last request did not ask for keep-alive
     uint64_t last_activity_ms_ = 0;
     uint64_t message_start_ms_ = 0;
     uint64_t deadline_ms_ = 0;

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -47,6 +48,13 @@ Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd,
     if (::getsockname(l->fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         return make_error(sys_error("getsockname", "listener " + l->name_, errno));
     l->is_tcp_ = addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
+    if (l->is_tcp_) {
+        // Set once here, inherited by every accepted socket (saves a syscall per connection).
+        // Responses are written whole, so Nagle could only delay a pipelined one.
+        int one = 1;
+        if (::setsockopt(l->fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            log::warn(sys_error("setsockopt(TCP_NODELAY)", "listener " + l->name_, errno));
+    }
     l->fd_high_water_ = fd_high_water();
 
     uv_poll_t* p = l->poll_.make();
