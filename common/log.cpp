@@ -13,21 +13,25 @@ Level g_level = Level::info;
 std::string g_tag = "minid";
 }  // namespace
 
-void set_level(Level lvl) { g_level = lvl; }
-Level level() { return g_level; }
-bool enabled(Level lvl) { return static_cast<int>(lvl) <= static_cast<int>(g_level); }
-void set_tag(std::string tag) { g_tag = std::move(tag); }
+void set_level(Level lvl) {
+    g_level = lvl;
+}
+Level level() {
+    return g_level;
+}
+bool enabled(Level lvl) {
+    return static_cast<int>(lvl) <= static_cast<int>(g_level);
+}
+void set_tag(std::string tag) {
+    g_tag = std::move(tag);
+}
 
 bool parse_level(std::string_view text, Level* out) {
     static constexpr struct {
         std::string_view name;
         Level level;
-    } kLevels[] = {{"error", Level::error},
-                   {"warn", Level::warn},
-                   {"warning", Level::warn},
-                   {"notice", Level::notice},
-                   {"info", Level::info},
-                   {"debug", Level::debug}};
+    } kLevels[] = {{"error", Level::error},   {"warn", Level::warn}, {"warning", Level::warn},
+                   {"notice", Level::notice}, {"info", Level::info}, {"debug", Level::debug}};
     for (const auto& l : kLevels) {
         if (l.name == text) {
             *out = l.level;
@@ -39,11 +43,16 @@ bool parse_level(std::string_view text, Level* out) {
 
 const char* level_name(Level lvl) {
     switch (lvl) {
-        case Level::error: return "error";
-        case Level::warn: return "warn";
-        case Level::notice: return "notice";
-        case Level::info: return "info";
-        case Level::debug: return "debug";
+        case Level::error:
+            return "error";
+        case Level::warn:
+            return "warn";
+        case Level::notice:
+            return "notice";
+        case Level::info:
+            return "info";
+        case Level::debug:
+            return "debug";
     }
     return "?";
 }

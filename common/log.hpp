@@ -34,15 +34,25 @@ void print(Level lvl, const Args&... args) {
 }
 
 template <typename... Args>
-void error(const Args&... args) { print(Level::error, args...); }
+void error(const Args&... args) {
+    print(Level::error, args...);
+}
 template <typename... Args>
-void warn(const Args&... args) { print(Level::warn, args...); }
+void warn(const Args&... args) {
+    print(Level::warn, args...);
+}
 template <typename... Args>
-void notice(const Args&... args) { print(Level::notice, args...); }
+void notice(const Args&... args) {
+    print(Level::notice, args...);
+}
 template <typename... Args>
-void info(const Args&... args) { print(Level::info, args...); }
+void info(const Args&... args) {
+    print(Level::info, args...);
+}
 template <typename... Args>
-void debug(const Args&... args) { print(Level::debug, args...); }
+void debug(const Args&... args) {
+    print(Level::debug, args...);
+}
 
 }  // namespace minid::log
 

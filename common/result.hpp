@@ -12,11 +12,13 @@ struct Error {
     std::string message;
 };
 
-inline Error make_error(std::string message) { return Error{std::move(message)}; }
+inline Error make_error(std::string message) {
+    return Error{std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}
     Result(Error e) : v_(std::move(e)) {}
 
@@ -44,14 +46,14 @@ public:
         return std::get<1>(v_).message;
     }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 // Result<void>: success or an error message.
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error e) : err_(std::move(e.message)), failed_(true) {}
 
@@ -62,7 +64,7 @@ public:
         return err_;
     }
 
-private:
+  private:
     std::string err_;
     bool failed_ = false;
 };
