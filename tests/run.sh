@@ -17,7 +17,8 @@ for arg in "$@"; do
 done
 
 packages=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev libsystemd-dev node-llhttp
-          nlohmann-json3-dev libgtest-dev curl systemd iproute2 procps clang libclang-rt-14-dev)
+          nlohmann-json3-dev libgtest-dev curl systemd iproute2 procps clang libclang-rt-14-dev
+          clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +32,13 @@ fi
 
 jobs=$(nproc)
 start=$SECONDS
+
+echo "== format check (clang-format, .clang-format at the root)"
+unformatted=$(git ls-files '*.cpp' '*.hpp' '*.h' | while read -r f; do
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+if [ -n "$unformatted" ]; then
+  echo "not clang-formatted (run clang-format -i):"; echo "$unformatted"; exit 1
+fi
 
 echo "== build (warnings are errors)"
 cmake -S . -B build/ci -G Ninja -DMINID_WERROR=ON >/dev/null
