@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/http_token.hpp"
 #include "common/log.hpp"
 
 namespace minid {
@@ -52,30 +53,6 @@ struct Unit {
 // Largest first, so format_* picks the largest exact unit.
 constexpr Unit kDurationUnits[] = {{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
 constexpr Unit kSizeUnits[] = {{"g", 1ull << 30}, {"m", 1ull << 20}, {"k", 1ull << 10}};
-
-bool is_http_tchar(char c) {
-    if (std::isalnum(static_cast<unsigned char>(c))) return true;
-    switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            return true;
-        default:
-            return false;
-    }
-}
 
 }  // namespace
 

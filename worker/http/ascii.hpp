@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/http_token.hpp"
+
 namespace minid::http::ascii {
 
 constexpr char to_lower(char c) noexcept {
@@ -33,29 +35,7 @@ constexpr int hex_value(char c) noexcept {
 
 // tchar from RFC 9110 5.6.2: the characters of a token (method, field name, coding).
 constexpr bool is_tchar(char ch) noexcept {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            return true;
-        default:
-            return false;
-    }
+    return is_http_tchar(ch);
 }
 
 constexpr bool is_token(std::string_view s) noexcept {
