@@ -34,7 +34,12 @@ jobs=$(nproc)
 start=$SECONDS
 
 echo "== format check (clang-format, .clang-format at the root)"
-unformatted=$(git ls-files '*.cpp' '*.hpp' '*.h' | while read -r f; do
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  sources() { git ls-files '*.cpp' '*.hpp' '*.h'; }
+else  # an unpacked tarball
+  sources() { find common daemon worker ctl tests -name '*.cpp' -o -name '*.hpp' -o -name '*.h'; }
+fi
+unformatted=$(sources | while read -r f; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
 if [ -n "$unformatted" ]; then
   echo "not clang-formatted (run clang-format -i):"; echo "$unformatted"; exit 1
