@@ -23,7 +23,10 @@ struct Config {
     // [server]
     // "listen" may repeat; a file that sets it replaces this default list.
     std::vector<ListenAddress> listen{{ListenAddress::Kind::inet, "127.0.0.1", 8080}};
-    unsigned workers = 0;                   // 0 = auto (number of online CPUs)
+    unsigned workers = 0;  // 0 = auto (number of online CPUs)
+    // TCP_DEFER_ACCEPT on TCP listeners: a connection is handed to a worker when its first data
+    // arrives (or after about this long); 0 = off.
+    Millis defer_accept{1'000};
     Millis graceful_timeout{30'000};        // drain bound on reload/stop
     unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen
     // "" disables (the file spells it "off"; parsing stores ""). Default set at build time.

@@ -316,6 +316,7 @@ using NK = NumberKind;
 const ConfigKey kKeys[] = {
     {"server", "listen", true, 0, 0, &apply_listen, nullptr, &write_listen},
     {"server", "workers", false, 0, 0, &apply_workers, &check_workers, &write_workers},
+    number_key<&Config::defer_accept, NK::duration>("server", "defer_accept", 0, ms(600)),
     number_key<&Config::graceful_timeout, NK::duration>("server", "graceful_timeout", 1,
                                                         ms(86'400)),
     number_key<&Config::max_draining_generations, NK::count>("server", "max_draining_generations",

@@ -52,67 +52,57 @@ bool is_soft_error(int err) {
 
 }  // namespace
 
-Connection* Connection::open(Server& server, UniqueFd fd, const sockaddr_storage& peer,
-                             socklen_t /*peer_len*/) {
-    auto* c = new Connection(server, std::move(fd), peer);
-    if (!c->start()) {
-        delete c;
-        return nullptr;
-    }
-    return c;
-}
-
 Connection::Connection(Server& server, UniqueFd fd, const sockaddr_storage& peer)
     : server_(server), fd_(std::move(fd)), peer_(peer) {}
 
 Connection::~Connection() {
-    poll_.close();
+    // The fd closes with fd_ and leaves the epoll set by itself; events for it that were already
+    // fetched must not reach freed memory.
+    server_.poller().forget(this);
     if (buf_) server_.buffers().release(std::move(buf_));
     if (parser_) server_.release_parser(std::move(parser_));
 }
 
-bool Connection::start() {
+void Connection::start(bool data_expected) {
     // TCP_NODELAY comes from the listening socket (Listener::create); accepted sockets inherit it.
-    uv_poll_t* p = poll_.make();
-    if (int rc = uv_poll_init_socket(server_.loop(), p, fd_.get()); rc != 0) {
-        log::error("uv_poll_init_socket(connection) failed: ", uv_strerror(rc));
-        return false;
-    }
-    p->data = this;
     last_activity_ms_ = server_.now_ms();
     refresh_deadline();
-    set_poll(UV_READABLE);
-    return poll_events_ == UV_READABLE;
+    if (data_expected && !on_readable()) return;
+    if (!registered_) set_poll(EPOLLIN);
+    if (!registered_) close_now();
 }
 
-void Connection::set_poll(int events) {
-    if (events == poll_events_) return;
-    if (events == 0) {
-        uv_poll_stop(poll_.get());
-    } else if (int rc = uv_poll_start(poll_.get(), events, &Connection::on_poll); rc != 0) {
-        log::error("uv_poll_start(connection) failed: ", uv_strerror(rc));
+void Connection::set_poll(uint32_t events) {
+    if (registered_ && events == poll_events_) return;
+    Status st = registered_ ? server_.poller().modify(fd_.get(), events, this)
+                            : server_.poller().add(fd_.get(), events, this);
+    if (!st) {
+        // Only ENOMEM/ENOSPC (max_user_watches) can get here; the sweep cuts the connection when
+        // its deadline passes.
+        log::error(st.error());
         return;
     }
+    registered_ = true;
     poll_events_ = events;
 }
 
-void Connection::on_poll(uv_poll_t* h, int status, int events) noexcept {
-    auto* self = static_cast<Connection*>(h->data);
-    if (!self) return;
-    if (status < 0) {
-        // EBADF/EPOLLERR: the socket is broken; nothing more can be sent.
-        self->close_now();
+void Connection::on_io(uint32_t events) noexcept {
+    if (events & EPOLLERR) {
+        // The socket is broken (reset, unreachable): nothing more can be sent.
+        close_now();
         return;
     }
-    switch (self->state_) {
+    // A hang-up is news for whichever direction we wait on: the read or write says what it is.
+    if (events & EPOLLHUP) events |= poll_events_;
+    switch (state_) {
         case State::reading:
-            if (events & UV_READABLE) self->on_readable();
+            if (events & EPOLLIN) on_readable();
             return;
         case State::writing:
-            if (events & UV_WRITABLE) self->on_writable();
+            if (events & EPOLLOUT) on_writable();
             return;
         case State::lingering:
-            self->on_lingering_readable();
+            if (events & EPOLLIN) on_lingering_readable();
             return;
     }
 }
@@ -232,7 +222,7 @@ void Connection::check_deadline(uint64_t now_ms) {
     }
 }
 
-void Connection::on_readable() {
+bool Connection::on_readable() {
     for (int i = 0; i < kMaxReadsPerWakeup && state_ == State::reading; ++i) {
         const bool was_idle = idle();
         acquire_input();
@@ -240,39 +230,41 @@ void Connection::on_readable() {
         if (len_ >= cap) {
             // Cannot happen while the parser enforces max_header_size below the buffer size;
             // treat it as an oversized head rather than spinning.
-            respond_error(431);
-            return;
+            return respond_error(431);
         }
         const size_t room = cap - len_;
         ssize_t n = ::read(fd_.get(), buf_.get() + len_, room);
         if (n < 0) {
             if (is_soft_error(errno)) {
+                socket_drained_ = true;
                 release_input_if_idle();
-                return;
+                return true;
             }
             if (errno != ECONNRESET) log::debug(sys_error("read", "connection", errno));
             close_now();
-            return;
+            return false;
         }
         if (n == 0) {
             // The client is done sending. Everything it sent was answered (we process before
             // reading again), so there is nothing left to do.
             peer_eof_ = true;
             close_now();
-            return;
+            return false;
         }
         const uint64_t now = server_.now_ms();
         if (was_idle) message_start_ms_ = now;
         last_activity_ms_ = now;
         len_ += static_cast<uint32_t>(n);
+        socket_drained_ = static_cast<size_t>(n) < room;  // a short read empties the socket
         server_.count_bytes(static_cast<uint64_t>(n), 0);
-        if (!process_input()) return;
-        if (static_cast<size_t>(n) < room) break;  // short read: the socket is empty
+        if (!process_input()) return false;
+        if (socket_drained_) break;
     }
     if (state_ == State::reading) {
         release_input_if_idle();
         refresh_deadline();
     }
+    return true;
 }
 
 bool Connection::process_input() {
@@ -398,7 +390,7 @@ bool Connection::send_response(http::Response& r) {
     state_ = State::writing;
     start_rate_window();
     refresh_deadline();
-    set_poll(UV_WRITABLE);
+    set_poll(EPOLLOUT);
     return true;
 }
 
@@ -472,7 +464,7 @@ void Connection::on_writable() {
     state_ = State::reading;
     if (!after_response(close)) return;
     if (state_ != State::reading) return;
-    set_poll(UV_READABLE);
+    set_poll(EPOLLIN);
     // Pipelined requests that arrived while we were writing are already buffered.
     if (buf_ && (fed_ < len_ || in_body_)) {
         if (!process_input()) return;
@@ -486,7 +478,7 @@ void Connection::on_writable() {
 bool Connection::after_response(bool close) {
     if (!close) {
         state_ = State::reading;
-        if (poll_events_ != UV_READABLE) set_poll(UV_READABLE);
+        if (poll_events_ != EPOLLIN) set_poll(EPOLLIN);
         return true;
     }
     if (client_closes_ && fed_ == len_) {
@@ -494,8 +486,10 @@ bool Connection::after_response(bool close) {
         // flight: a plain close ends the exchange with a FIN after the response, without the
         // half-close, the wait for the client's FIN and its read (what one-connection-per-request
         // clients pay for). Anything already received means it may send more: linger instead.
-        ssize_t n =
-            ::recv(fd_.get(), server_.scratch_buffer(), server_.scratch_size(), MSG_DONTWAIT);
+        // Unless the last read emptied the socket, one more look makes sure nothing came since.
+        ssize_t n = 0;
+        if (!socket_drained_)
+            n = ::recv(fd_.get(), server_.scratch_buffer(), server_.scratch_size(), MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EINTR)) {
             close_now();
             return false;
@@ -522,7 +516,7 @@ void Connection::begin_lingering_close() {
     len_ = fed_ = 0;
     in_body_ = false;
     deadline_ms_ = half_closed ? server_.now_ms() + kLingerMs : 0;
-    set_poll(UV_READABLE);
+    set_poll(EPOLLIN);
 }
 
 void Connection::on_lingering_readable() {

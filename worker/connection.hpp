@@ -12,21 +12,25 @@
 #include "common/unique_fd.hpp"
 #include "worker/http/request_parser.hpp"
 #include "worker/http/response.hpp"
-#include "worker/uv_handle.hpp"
+#include "worker/io_poller.hpp"
 
 namespace minid {
 
 class Server;
 
-class Connection {
+class Connection final : private IoPoller::Watcher {
   public:
-    // Creates the connection and starts reading; on failure the fd is closed and null returned.
-    static Connection* open(Server& server, UniqueFd fd, const sockaddr_storage& peer,
-                            socklen_t peer_len);
+    // The server links the new connection into its list, then calls start().
+    Connection(Server& server, UniqueFd fd, const sockaddr_storage& peer);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
+    // Starts serving; may delete the connection. `data_expected`: the listener defers accepts
+    // until the client sent data (TCP_DEFER_ACCEPT), so the request is read at once instead of
+    // after a round through epoll; a connection answered and closed that way never costs an
+    // epoll registration.
+    void start(bool data_expected);
     // Called by the server's sweep timer; may delete the connection.
     void check_deadline(uint64_t now_ms);
     // The worker started draining: idle connections get a short grace, then close.
@@ -57,11 +61,9 @@ class Connection {
         bool close = false;
     };
 
-    Connection(Server& server, UniqueFd fd, const sockaddr_storage& peer);
-    static void on_poll(uv_poll_t* h, int status, int events) noexcept;
-
-    bool start();
-    void on_readable();
+    void on_io(uint32_t epoll_events) noexcept override;
+    // Reads and serves what arrived; false when the connection was closed (and deleted).
+    bool on_readable();
     void on_writable();
     void on_lingering_readable();
     // Parses buffered input and answers complete requests; false when the connection closed.
@@ -76,7 +78,8 @@ class Connection {
     // Keeps reading, or closes; false when the connection was closed (and deleted).
     bool after_response(bool close);
     void begin_lingering_close();
-    void set_poll(int events);
+    // Level-triggered interest: EPOLLIN or EPOLLOUT. The first call registers the socket.
+    void set_poll(uint32_t events);
     void acquire_input();
     void release_input_if_idle();
     bool idle() const;
@@ -88,7 +91,6 @@ class Connection {
 
     Server& server_;
     UniqueFd fd_;
-    UvHandle<uv_poll_t> poll_;
     sockaddr_storage peer_{};
 
     // Input state, leased from pools only while a request is in progress.
@@ -100,7 +102,9 @@ class Connection {
 
     std::unique_ptr<Pending> pending_;
     State state_ = State::reading;
-    int poll_events_ = 0;
+    uint32_t poll_events_ = 0;
+    bool registered_ = false;
+    bool socket_drained_ = false;  // the last read left the socket's receive queue empty
     bool peer_eof_ = false;
     bool client_closes_ = false;  // the last request did not ask for keep-alive
     uint64_t last_activity_ms_ = 0;

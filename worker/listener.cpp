@@ -36,7 +36,8 @@ int fd_high_water() {
 }  // namespace
 
 Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                   AcceptFn on_accept, DeferFn defer) {
+                                                   uint64_t defer_accept_ms, AcceptFn on_accept,
+                                                   DeferFn defer) {
     std::unique_ptr<Listener> l(new Listener());
     l->fd_ = std::move(fd);
     l->name_ = std::move(name);
@@ -54,6 +55,13 @@ Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd,
         int one = 1;
         if (::setsockopt(l->fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
             log::warn(sys_error("setsockopt(TCP_NODELAY)", "listener " + l->name_, errno));
+        // Waking a worker for a connection that has nothing to read yet costs a round through
+        // epoll on both cores; with the deferral the kernel wakes us once, request included.
+        const int secs = static_cast<int>((defer_accept_ms + 999) / 1000);
+        if (::setsockopt(l->fd_.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) != 0)
+            log::warn(sys_error("setsockopt(TCP_DEFER_ACCEPT)", "listener " + l->name_, errno));
+        else
+            l->defers_accept_ = secs > 0;
     }
     l->fd_high_water_ = fd_high_water();
 
@@ -183,7 +191,7 @@ void Listener::accept_batch() {
         deferrals_ = 0;
         // This connection is served; the next accept checks the reserve first.
         if (fd >= fd_high_water_) fd_pressure_ = true;
-        on_accept_(UniqueFd(fd), peer, len);
+        on_accept_(UniqueFd(fd), peer, len, defers_accept_);
     }
 }
 

@@ -17,13 +17,18 @@ namespace minid {
 class Listener {
   public:
     // Called for each accepted connection (fd is non-blocking and close-on-exec).
-    using AcceptFn = std::function<void(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)>;
+    // `data_expected`: the socket defers accepts until the client sent something.
+    using AcceptFn = std::function<void(UniqueFd fd, const sockaddr_storage& peer, socklen_t len,
+                                        bool data_expected)>;
 
     // Asked before each accept: true leaves the connection to another worker for a moment.
     using DeferFn = std::function<bool()>;
 
+    // `defer_accept_ms` > 0 sets TCP_DEFER_ACCEPT on a TCP socket (rounded up to whole seconds),
+    // 0 clears it; it applies to sockets from systemd as well.
     static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                    AcceptFn on_accept, DeferFn defer = {});
+                                                    uint64_t defer_accept_ms, AcceptFn on_accept,
+                                                    DeferFn defer = {});
     ~Listener();
 
     // Start/stop polling; stop is used at the connection cap and when fds run out.
@@ -55,6 +60,7 @@ class Listener {
     bool active_ = false;
     bool closed_ = false;
     bool is_tcp_ = false;
+    bool defers_accept_ = false;  // TCP_DEFER_ACCEPT is on
     bool emfile_reported_ = false;
     // Accepting stops while fewer than a reserve of descriptors are free, so that requests on
     // the connections already open can still open files (else they would all fail).

@@ -51,14 +51,18 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     if (!log) return make_error(log.error());
     s->access_log_ = std::move(log).value();
 
+    auto poller = IoPoller::create(loop);
+    if (!poller) return make_error(poller.error());
+    s->poller_ = std::move(poller).value();
+
     Server* self = s.get();
     if (s->options_.all_slots)
         s->balancer_.emplace(s->options_.all_slots, s->options_.slot_count, s->options_.slot_index);
     for (auto& [fd, name] : s->options_.listeners) {
         auto l = Listener::create(
-            loop, std::move(fd), name,
-            [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len) {
-                self->on_accept(std::move(cfd), peer, len);
+            loop, std::move(fd), name, static_cast<uint64_t>(cfg.defer_accept.count()),
+            [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len, bool data_expected) {
+                self->on_accept(std::move(cfd), peer, len, data_expected);
             },
             [self] { return self->balancer_ && self->balancer_->should_defer(self->active_); });
         if (!l) return make_error(l.error());
@@ -159,7 +163,8 @@ void Server::release_parser(std::unique_ptr<http::RequestParser> parser) {
     free_parsers_.push_back(std::move(parser));
 }
 
-void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len) {
+void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t /*len*/,
+                       bool data_expected) {
     if (draining_) return;  // fd closes here; the listener is about to go away anyway
     if (active_ >= options_.config.max_connections) {
         // At the cap: leave further connections in the kernel queue (other workers may take
@@ -167,8 +172,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)
         pause_for_cap();
         return;
     }
-    Connection* c = Connection::open(*this, std::move(fd), peer, len);
-    if (!c) return;
+    auto* c = new Connection(*this, std::move(fd), peer);
     c->next = conn_head_;
     if (conn_head_) conn_head_->prev = c;
     conn_head_ = c;
@@ -178,6 +182,8 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len)
         bump(options_.slot->connections_total, 1);
     }
     if (active_ >= options_.config.max_connections) pause_for_cap();
+    // Last: it may serve the request and close (and delete) the connection right here.
+    c->start(data_expected);
 }
 
 void Server::pause_for_cap() {

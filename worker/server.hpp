@@ -19,6 +19,7 @@
 #include "worker/http/request_parser.hpp"
 #include "worker/http/response.hpp"
 #include "worker/http/static_handler.hpp"
+#include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
 #include "worker/uv_handle.hpp"
 
@@ -65,6 +66,7 @@ class Server {
     // Wall-clock second for Date and the access log (a vDSO call, no syscall).
     std::time_t now_seconds() const { return ::time(nullptr); }
     uv_loop_t* loop() const { return loop_; }
+    IoPoller& poller() { return *poller_; }
     void count_request(int status, uint64_t bytes_out_delta);
     void count_bytes(uint64_t in, uint64_t out);
     void connection_closed(Connection* c);
@@ -73,7 +75,7 @@ class Server {
 
   private:
     explicit Server(uv_loop_t* loop, ServerOptions options);
-    void on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len);
+    void on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len, bool data_expected);
     void sweep();
     void pause_for_cap();
     // At the cap, idle keep-alive connections give way to clients waiting in the listen queue.
@@ -92,6 +94,7 @@ class Server {
     BufferPool buffers_;
     std::vector<std::unique_ptr<http::RequestParser>> free_parsers_;
     AccessLog access_log_;
+    std::unique_ptr<IoPoller> poller_;  // client sockets; outlives them (see ~Server)
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::optional<AcceptBalancer> balancer_;
     Connection* conn_head_ = nullptr;  // intrusive list of live connections

@@ -86,6 +86,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_EQ(c->listen, listen);
     EXPECT_EQ(c->workers, 3u);
     EXPECT_EQ(c->graceful_timeout, 120s);
+    EXPECT_EQ(c->defer_accept, 0ms);
     EXPECT_EQ(c->max_draining_generations, 8u);
     EXPECT_EQ(c->control_socket, "/run/minid-test/control.sock");
     EXPECT_EQ(c->control_socket_mode, 0660u);
@@ -108,6 +109,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_NE(c->listen, d.listen);
     EXPECT_NE(c->workers, d.workers);
     EXPECT_NE(c->graceful_timeout, d.graceful_timeout);
+    EXPECT_NE(c->defer_accept, d.defer_accept);
     EXPECT_NE(c->max_draining_generations, d.max_draining_generations);
     EXPECT_NE(c->control_socket, d.control_socket);
     EXPECT_NE(c->control_socket_mode, d.control_socket_mode);
@@ -416,6 +418,7 @@ TEST(SerializeConfig, OffValuesAndOddButValidStringsRoundTrip) {
     c.source_file = "/etc/minid/a b.conf";
     c.workers = kMaxWorkers;
     c.graceful_timeout = 1500ms;
+    c.defer_accept = 2500ms;
     c.keepalive_timeout = 90s;
     c.max_body_size = 0;
     c.max_header_size = 1500;
@@ -429,10 +432,10 @@ TEST(SerializeConfig, EveryKeyAppearsOnceForAFullConfig) {
     ASSERT_TRUE(c.ok()) << c.error();
     const std::string text = c->serialize();
     for (const char* key :
-         {"workers", "graceful_timeout", "max_draining_generations", "control_socket",
-          "control_socket_mode", "control_socket_group", "log_level", "access_log", "root", "index",
-          "keepalive_timeout", "header_timeout", "send_timeout", "max_header_size", "max_body_size",
-          "max_connections", "server_name"}) {
+         {"workers", "defer_accept", "graceful_timeout", "max_draining_generations",
+          "control_socket", "control_socket_mode", "control_socket_group", "log_level",
+          "access_log", "root", "index", "keepalive_timeout", "header_timeout", "send_timeout",
+          "max_header_size", "max_body_size", "max_connections", "server_name"}) {
         const std::string line = std::string("\n") + key + " = ";
         const size_t at = text.find(line);
         EXPECT_NE(at, std::string::npos) << key << " missing in\n" << text;
@@ -667,6 +670,25 @@ TEST(PackagedConfig, ParsesCleanlyWithTheDocumentedValues) {
     auto loaded = load_config(path, o);
     ASSERT_TRUE(loaded.ok()) << loaded.error();
     expect_round_trip(*loaded);
+}
+
+}  // namespace
+}  // namespace minid
+
+namespace minid {
+namespace {
+
+TEST(ParseConfig, DeferAcceptTakesZeroForOffAndIsBounded) {
+    auto off = parse_config_text("[server]\ndefer_accept = 0\n", "t.conf");
+    ASSERT_TRUE(off.ok()) << off.error();
+    EXPECT_EQ(off->defer_accept, 0ms);
+    auto two = parse_config_text("[server]\ndefer_accept = 2s\n", "t.conf");
+    ASSERT_TRUE(two.ok()) << two.error();
+    EXPECT_EQ(two->defer_accept, 2s);
+    EXPECT_EQ(Config{}.defer_accept, 1s);
+    auto big = parse_config_text("[server]\ndefer_accept = 1h\n", "t.conf");
+    ASSERT_FALSE(big.ok());
+    EXPECT_EQ(big.error(), "t.conf:2: invalid defer_accept '1h': must be between 0ms and 10m");
 }
 
 }  // namespace
