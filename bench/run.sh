@@ -18,8 +18,9 @@ usage: bench/run.sh [options]
   --quick             smoke test: 1 round, short loads, fewer connections
   --rounds N          measured rounds (default 3; servers interleaved, order alternated)
   --workers N         worker processes (h2o: threads) for every server (default 1)
-  --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn
-                      (default minid,nginx,h2o,lighttpd; "all" = all six)
+  --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred
+                      (default minid,nginx,h2o,lighttpd; "all" = the first six; nginx-deferred is
+                      nginx with "listen ... deferred", i.e. TCP_DEFER_ACCEPT like minid's default)
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)

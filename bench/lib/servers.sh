@@ -9,6 +9,7 @@ declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
+    [nginx-deferred]=18086
 )
 
 # Connections each instance must accept: the idle load's connections plus its probe load, with
@@ -57,13 +58,17 @@ http {
     types { text/plain txt; application/octet-stream bin; }
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port${NGINX_LISTEN_OPTS:-};
         root $DOCROOT;
     }
 }
 CONF
     echo "$dir/nginx.conf"
 }
+
+# nginx with "listen ... deferred" (TCP_DEFER_ACCEPT, which minid sets by default): the fair
+# comparison for one connection per request. Not in the default list.
+write_config_nginx-deferred() { NGINX_LISTEN_OPTS=" deferred" write_config_nginx "$@"; }
 
 write_config_h2o() {
     local dir="$1" port="$2" workers="$3"
@@ -116,7 +121,7 @@ server_command() {
     local name="$1" conf="$2" port="$3" workers="$4" dir="$5"
     case "$name" in
         minid) echo "$MINID_BIN -c $conf" ;;
-        nginx) echo "nginx -p $dir/ -c $conf" ;;
+        nginx | nginx-deferred) echo "nginx -p $dir/ -c $conf" ;;
         h2o) echo "h2o -m master -c $conf" ;;
         lighttpd) echo "lighttpd -D -f $conf" ;;
         waitress) echo "$PY -m waitress --listen=127.0.0.1:$port --threads=4 --asyncore-use-poll wsgi_static:app" ;;
@@ -127,7 +132,7 @@ server_command() {
 server_version() {
     case "$1" in
         minid) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
-        nginx) nginx -v 2>&1 | head -1 ;;
+        nginx | nginx-deferred) nginx -v 2>&1 | head -1 ;;
         h2o) h2o --version 2>&1 | head -1 ;;
         lighttpd) lighttpd -v 2>&1 | head -1 ;;
         waitress) "$PY" -c 'import importlib.metadata as m; print("waitress", m.version("waitress"))' 2>/dev/null ;;
@@ -139,6 +144,7 @@ server_available() {
     case "$1" in
         minid) [[ -x "$MINID_BIN" ]] ;;
         nginx | h2o | lighttpd) command -v "$1" >/dev/null ;;
+        nginx-deferred) command -v nginx >/dev/null ;;
         waitress | gunicorn) "$PY" -c "import $1" 2>/dev/null ;;
         *) return 1 ;;
     esac
@@ -184,7 +190,7 @@ server_reload() {
     case "${SRV_NAME[$key]}" in
         minid | gunicorn) kill -HUP "$pid" ;;
         h2o) kill -HUP "$pid" ;;  # the master mode's start_server: start new worker, retire old
-        nginx) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
+        nginx | nginx-deferred) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
             2>>"${SRV_DIR[$key]}/stderr.log" ;;
         lighttpd) kill -USR1 "$pid" ;;  # graceful restart (1.4.56+)
         *) return 1 ;;
