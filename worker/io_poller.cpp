@@ -1,5 +1,6 @@
-// IoPoller implementation: one epoll_wait(timeout 0) per libuv wakeup on the epoll fd, then the
-// fetched events are dispatched, guarding against watchers that a callback destroyed.
+// IoPoller implementation: the worker's main loop. libuv is embedded the way uv_backend_fd() and
+// uv_backend_timeout() are meant for, so socket events reach their handlers through one
+// epoll_wait instead of libuv's epoll plus a nested one.
 #include "worker/io_poller.hpp"
 
 #include <cerrno>
@@ -8,35 +9,21 @@
 #include "common/log.hpp"
 
 namespace minid {
+namespace {
+// epoll data for libuv's backend fd: not a Watcher.
+char uv_backend_tag;
+}  // namespace
 
 Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop) {
-    std::unique_ptr<IoPoller> p(new IoPoller());
+    std::unique_ptr<IoPoller> p(new IoPoller(loop));
     p->epfd_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-    if (!p->epfd_) return make_error(sys_error("epoll_create1", "connection poller", errno));
-    uv_poll_t* h = p->poll_.make();
-    if (int rc = uv_poll_init(loop, h, p->epfd_.get()); rc != 0)
-        return make_error(std::string("uv_poll_init(connection poller) failed: ") +
-                          uv_strerror(rc));
-    h->data = p.get();
-    if (int rc = uv_poll_start(h, UV_READABLE,
-                               [](uv_poll_t* handle, int status, int) noexcept {
-                                   auto* self = static_cast<IoPoller*>(handle->data);
-                                   if (!self) return;
-                                   if (status < 0) {
-                                       log::error("polling the connection epoll set failed: ",
-                                                  uv_strerror(status));
-                                       return;
-                                   }
-                                   self->dispatch();
-                               });
-        rc != 0)
-        return make_error(std::string("uv_poll_start(connection poller) failed: ") +
-                          uv_strerror(rc));
+    if (!p->epfd_) return make_error(sys_error("epoll_create1", "worker poller", errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &uv_backend_tag;
+    if (::epoll_ctl(p->epfd_.get(), EPOLL_CTL_ADD, uv_backend_fd(loop), &ev) != 0)
+        return make_error(sys_error("epoll_ctl(ADD)", "libuv's epoll fd", errno));
     return p;
-}
-
-IoPoller::~IoPoller() {
-    poll_.close();
 }
 
 Status IoPoller::add(int fd, uint32_t events, Watcher* w) {
@@ -47,13 +34,20 @@ Status IoPoller::modify(int fd, uint32_t events, Watcher* w) {
     return control(EPOLL_CTL_MOD, fd, events, w);
 }
 
+Status IoPoller::remove(int fd) {
+    return control(EPOLL_CTL_DEL, fd, 0, nullptr);
+}
+
 Status IoPoller::control(int op, int fd, uint32_t events, Watcher* w) {
     epoll_event ev{};
     ev.events = events;
     ev.data.ptr = w;
-    if (::epoll_ctl(epfd_.get(), op, fd, &ev) != 0)
-        return make_error(sys_error(op == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)",
-                                    "connection", errno));
+    if (::epoll_ctl(epfd_.get(), op, fd, &ev) != 0) {
+        const char* what = op == EPOLL_CTL_ADD   ? "epoll_ctl(ADD)"
+                           : op == EPOLL_CTL_MOD ? "epoll_ctl(MOD)"
+                                                 : "epoll_ctl(DEL)";
+        return make_error(sys_error(what, "fd " + std::to_string(fd), errno));
+    }
     return {};
 }
 
@@ -62,20 +56,44 @@ void IoPoller::forget(const Watcher* w) {
         if (events_[i].data.ptr == w) events_[i].data.ptr = nullptr;
 }
 
-void IoPoller::dispatch() {
-    // Level-triggered all the way down: whatever is left unserved here is reported again on the
-    // next turn of the libuv loop, after timers and the listeners had theirs.
-    const int n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
-    if (n < 0) {
-        if (errno != EINTR) log::error(sys_error("epoll_wait", "connection poller", errno));
-        return;
-    }
+bool IoPoller::dispatch(int n) {
+    bool uv_ready = false;
     batch_size_ = n;
     for (batch_next_ = 0; batch_next_ < batch_size_;) {
         const epoll_event ev = events_[batch_next_++];
-        if (auto* w = static_cast<Watcher*>(ev.data.ptr)) w->on_io(ev.events);
+        if (ev.data.ptr == &uv_backend_tag)
+            uv_ready = true;
+        else if (auto* w = static_cast<Watcher*>(ev.data.ptr))
+            w->on_io(ev.events);
     }
     batch_next_ = batch_size_ = 0;
+    return uv_ready;
+}
+
+void IoPoller::run(Driver& driver) {
+    bool uv_due = true;  // the first turn starts timers and handles set up before run()
+    while (!driver.stop_requested()) {
+        if (uv_due) {
+            uv_run(loop_, UV_RUN_NOWAIT);
+            if (driver.stop_requested()) break;
+        }
+        // 0 when libuv has pending work (closing handles, a due timer), -1 with no timers.
+        const int timeout = uv_backend_timeout(loop_);
+        const int n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout);
+        // Connections stamp their activity with uv_now(): keep it current without a uv_run.
+        uv_update_time(loop_);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            // Cannot happen with a valid epoll fd and buffer; serving on is impossible, and the
+            // master replaces a worker that exits.
+            log::error(sys_error("epoll_wait", "worker poller", errno), "; worker exits");
+            return;
+        }
+        uv_due = dispatch(n);
+        driver.end_of_batch();
+        // Level-triggered sockets need no re-arming; libuv only when its fd or a timer says so.
+        if (!uv_due) uv_due = uv_backend_timeout(loop_) == 0;
+    }
 }
 
 }  // namespace minid

@@ -1,6 +1,7 @@
-// IoPoller: the worker's own epoll instance for client sockets, nested in the libuv loop through a
-// single uv_poll on its descriptor. A socket costs one epoll_ctl(ADD), and close() removes it;
-// a uv_poll per socket costs an epoll_ctl ADD+DEL probe, an ioctl(FIONBIO) and a DEL at close.
+// IoPoller: the epoll instance a worker sleeps in. Client and listening sockets are registered
+// here directly; libuv's own epoll fd sits in it too, so the libuv loop (timers, signals, the
+// master link) runs whenever it has something to do. A socket costs one epoll_ctl(ADD) and
+// close() removes it; a uv_poll per socket cost an ADD+DEL probe, an ioctl(FIONBIO) and a DEL.
 #pragma once
 
 #include <sys/epoll.h>
@@ -11,7 +12,6 @@
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
-#include "worker/uv_handle.hpp"
 
 namespace minid {
 
@@ -27,27 +27,45 @@ class IoPoller {
         ~Watcher() = default;
     };
 
+    // What run() asks its owner between turns.
+    class Driver {
+      public:
+        virtual bool stop_requested() const = 0;
+        // After each batch of socket events (e.g. flush buffered log lines).
+        virtual void end_of_batch() noexcept = 0;
+
+      protected:
+        ~Driver() = default;
+    };
+
     static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop);
     IoPoller(const IoPoller&) = delete;
     IoPoller& operator=(const IoPoller&) = delete;
-    ~IoPoller();
+    ~IoPoller() = default;
 
-    // Registration is keyed by fd; the fd leaves the set when it is closed (its only reference is
-    // the connection's, so closing it drops the epoll registration with it).
+    // Runs until the driver asks to stop: sleeps in epoll_wait with libuv's next timer as the
+    // timeout, dispatches socket events, and runs the libuv loop once (UV_RUN_NOWAIT) when its
+    // fd is ready or a timer is due.
+    void run(Driver& driver);
+
+    // Registration is keyed by fd; a closed fd leaves the set by itself (each socket has a single
+    // owner, so closing it drops the registration with it).
     Status add(int fd, uint32_t events, Watcher* w);
     Status modify(int fd, uint32_t events, Watcher* w);
+    Status remove(int fd);
     // A watcher going away: events for it already fetched in this batch are dropped.
     void forget(const Watcher* w);
 
   private:
     static constexpr int kBatch = 64;
 
-    IoPoller() = default;
+    explicit IoPoller(uv_loop_t* loop) : loop_(loop) {}
     Status control(int op, int fd, uint32_t events, Watcher* w);
-    void dispatch();
+    // Dispatches a fetched batch; true when libuv's fd was among the events.
+    bool dispatch(int n);
 
+    uv_loop_t* loop_;
     UniqueFd epfd_;
-    UvHandle<uv_poll_t> poll_;
     epoll_event events_[kBatch]{};
     int batch_next_ = 0;  // index of the next event to dispatch in events_
     int batch_size_ = 0;  // events fetched in the batch being dispatched

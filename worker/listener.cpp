@@ -35,10 +35,10 @@ int fd_high_water() {
 }
 }  // namespace
 
-Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                   uint64_t defer_accept_ms, AcceptFn on_accept,
-                                                   DeferFn defer) {
-    std::unique_ptr<Listener> l(new Listener());
+Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, IoPoller& poller, UniqueFd fd,
+                                                   std::string name, uint64_t defer_accept_ms,
+                                                   AcceptFn on_accept, DeferFn defer) {
+    std::unique_ptr<Listener> l(new Listener(poller));
     l->fd_ = std::move(fd);
     l->name_ = std::move(name);
     l->on_accept_ = std::move(on_accept);
@@ -64,12 +64,13 @@ Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, UniqueFd fd,
             l->defers_accept_ = secs > 0;
     }
     l->fd_high_water_ = fd_high_water();
+    // Sockets from systemd come blocking: one accept4() too many would then stall the worker.
+    // (The flag lives on the open file, shared with the master and sibling workers: all of them
+    // want it.)
+    const int flags = ::fcntl(l->fd_.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(l->fd_.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+        return make_error(sys_error("fcntl(O_NONBLOCK)", "listener " + l->name_, errno));
 
-    uv_poll_t* p = l->poll_.make();
-    if (int rc = uv_poll_init_socket(loop, p, l->fd_.get()); rc != 0)
-        return make_error("uv_poll_init_socket(listener " + l->name_ +
-                          ") failed: " + uv_strerror(rc));
-    p->data = l.get();
     uv_timer_t* t = l->retry_.make();
     uv_timer_init(loop, t);
     t->data = l.get();
@@ -82,8 +83,8 @@ Listener::~Listener() {
 
 void Listener::resume() {
     if (closed_ || active_) return;
-    if (int rc = uv_poll_start(poll_.get(), UV_READABLE, &Listener::on_poll); rc != 0) {
-        log::error("uv_poll_start(listener ", name_, ") failed: ", uv_strerror(rc));
+    if (auto st = poller_.add(fd_.get(), EPOLLIN, this); !st) {
+        log::error("polling listener ", name_, ": ", st.error());
         return;
     }
     active_ = true;
@@ -93,7 +94,10 @@ void Listener::pause() {
     // A pending retry must not resume a listener the server paused (at its connection cap).
     if (retry_) uv_timer_stop(retry_.get());
     if (!active_) return;
-    uv_poll_stop(poll_.get());
+    // Removed rather than masked: epoll reports EPOLLERR/EPOLLHUP even with no events asked.
+    if (auto st = poller_.remove(fd_.get()); !st)
+        log::error("pausing listener ", name_, ": ", st.error());
+    poller_.forget(this);
     active_ = false;
 }
 
@@ -101,19 +105,20 @@ void Listener::close() {
     if (closed_) return;
     pause();
     closed_ = true;
-    poll_.close();
     retry_.close();
     fd_.reset();
 }
 
-void Listener::on_poll(uv_poll_t* h, int status, int /*events*/) noexcept {
-    auto* self = static_cast<Listener*>(h->data);
-    if (!self) return;
-    if (status < 0) {
-        log::error("polling listener ", self->name_, " failed: ", uv_strerror(status));
+void Listener::on_io(uint32_t events) noexcept {
+    if (events & EPOLLERR) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+        log::error(sys_error("polling", "listener " + name_, err));
+        pause_for(kEmfileRetryMs);  // level-triggered: do not spin on a broken socket
         return;
     }
-    self->accept_batch();
+    accept_batch();
 }
 
 void Listener::pause_for(uint64_t ms) {

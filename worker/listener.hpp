@@ -10,11 +10,12 @@
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
+#include "worker/io_poller.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
 
-class Listener {
+class Listener final : private IoPoller::Watcher {
   public:
     // Called for each accepted connection (fd is non-blocking and close-on-exec).
     // `data_expected`: the socket defers accepts until the client sent something.
@@ -26,9 +27,9 @@ class Listener {
 
     // `defer_accept_ms` > 0 sets TCP_DEFER_ACCEPT on a TCP socket (rounded up to whole seconds),
     // 0 clears it; it applies to sockets from systemd as well.
-    static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, UniqueFd fd, std::string name,
-                                                    uint64_t defer_accept_ms, AcceptFn on_accept,
-                                                    DeferFn defer = {});
+    static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, IoPoller& poller, UniqueFd fd,
+                                                    std::string name, uint64_t defer_accept_ms,
+                                                    AcceptFn on_accept, DeferFn defer = {});
     ~Listener();
 
     // Start/stop polling; stop is used at the connection cap and when fds run out.
@@ -41,19 +42,19 @@ class Listener {
     bool is_tcp() const { return is_tcp_; }
 
   private:
-    Listener() = default;
-    static void on_poll(uv_poll_t* h, int status, int events) noexcept;
+    explicit Listener(IoPoller& poller) : poller_(poller) {}
+    void on_io(uint32_t events) noexcept override;
     void accept_batch();
     void pause_for(uint64_t ms);
     // True when fewer than the reserve of descriptors are left (probed with one dup).
     bool fds_nearly_exhausted() const;
     void report_fd_shortage(const std::string& why);
 
+    IoPoller& poller_;
     UniqueFd fd_;
     std::string name_;
     AcceptFn on_accept_;
     DeferFn defer_;
-    UvHandle<uv_poll_t> poll_;
     // Re-arms polling after EMFILE (so a full fd table cannot spin) or after deferring to a
     // sibling.
     UvHandle<uv_timer_t> retry_;

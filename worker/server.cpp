@@ -60,7 +60,7 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
         s->balancer_.emplace(s->options_.all_slots, s->options_.slot_count, s->options_.slot_index);
     for (auto& [fd, name] : s->options_.listeners) {
         auto l = Listener::create(
-            loop, std::move(fd), name, static_cast<uint64_t>(cfg.defer_accept.count()),
+            loop, *s->poller_, std::move(fd), name, static_cast<uint64_t>(cfg.defer_accept.count()),
             [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len, bool data_expected) {
                 self->on_accept(std::move(cfd), peer, len, data_expected);
             },
@@ -76,8 +76,6 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     s->heartbeat_timer_.get()->data = self;
     uv_timer_init(loop, s->drain_deadline_.make());
     s->drain_deadline_.get()->data = self;
-    uv_check_init(loop, s->flush_check_.make());
-    s->flush_check_.get()->data = self;
 
     if (s->options_.ipc) {
         uv_poll_t* p = s->ipc_poll_.make();
@@ -114,12 +112,18 @@ Status Server::start() {
             if (auto* s = static_cast<Server*>(t->data)) s->heartbeat();
         },
         0, kHeartbeatMs);
-    uv_check_start(flush_check_.get(), [](uv_check_t* c) noexcept {
-        if (auto* s = static_cast<Server*>(c->data)) s->access_log_.flush();
-    });
     if (ipc_poll_) uv_poll_start(ipc_poll_.get(), UV_READABLE | UV_DISCONNECT, &Server::on_ipc);
     notify_master_ready();
     return {};
+}
+
+void Server::run() {
+    poller_->run(*this);
+}
+
+void Server::end_of_batch() noexcept {
+    // One write(2) of the access log per batch of requests, not one per request.
+    access_log_.flush();
 }
 
 void Server::set_state(WorkerState st) {
@@ -280,14 +284,10 @@ void Server::stop_now() {
     for (auto& l : listeners_) l->close();
     while (conn_head_) conn_head_->close_now();
     stopped_ = true;
-    uv_stop(loop_);
 }
 
 void Server::maybe_finish() {
-    if (draining_ && active_ == 0 && !stopped_) {
-        stopped_ = true;
-        uv_stop(loop_);
-    }
+    if (draining_ && active_ == 0 && !stopped_) stopped_ = true;
 }
 
 }  // namespace minid

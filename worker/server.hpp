@@ -1,5 +1,5 @@
-// Server: everything one worker process runs on its libuv loop — listeners, connections,
-// timeouts, the drain on reload/stop, stats and the link to the master.
+// Server: everything one worker process runs — listeners, connections (on its IoPoller), timeouts
+// and the drain on reload/stop (libuv timers), stats and the link to the master.
 #pragma once
 
 #include <uv.h>
@@ -38,13 +38,15 @@ struct ServerOptions {
     size_t slot_index = 0;
 };
 
-class Server {
+class Server final : private IoPoller::Driver {
   public:
     static Result<std::unique_ptr<Server>> create(uv_loop_t* loop, ServerOptions options);
     ~Server();
 
     // Starts accepting and tells the master "ready".
     Status start();
+    // Serves until the drain finishes or stop_now(); the worker's main loop.
+    void run();
     // Stop accepting, finish in-flight requests with Connection: close, close idle connections
     // after a short grace, exit when none are left or graceful_timeout runs out.
     void begin_drain(const char* why);
@@ -84,6 +86,8 @@ class Server {
     void maybe_finish();
     void set_state(WorkerState s);
     void notify_master_ready();
+    bool stop_requested() const override { return stopped_; }
+    void end_of_batch() noexcept override;
     static void on_ipc(uv_poll_t* h, int status, int events) noexcept;
 
     uv_loop_t* loop_;
@@ -107,7 +111,6 @@ class Server {
     UvHandle<uv_timer_t> sweep_timer_;
     UvHandle<uv_timer_t> heartbeat_timer_;
     UvHandle<uv_timer_t> drain_deadline_;
-    UvHandle<uv_check_t> flush_check_;  // flushes the access log once per loop iteration
     UvHandle<uv_poll_t> ipc_poll_;
 
     friend class Connection;

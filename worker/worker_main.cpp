@@ -197,7 +197,7 @@ int run_worker(int argc, char** argv) {
                 log::error(st.error());
                 exit_code = wp::kExitFatalConfig;
             } else {
-                uv_run(&loop, UV_RUN_DEFAULT);
+                s->run();
             }
         }
     }

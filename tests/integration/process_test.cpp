@@ -16,6 +16,11 @@ TEST(Process, StartsWorkersAndReplacesAKilledOne) {
     ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
     ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
     ASSERT_TRUE(eventually([&] { return children_of(m.pid()).size() == 2; })) << m.log();
+    // A worker killed before its generation is up fails the start instead (the first one may
+    // serve while the second, under a sanitizer, is still starting).
+    ASSERT_TRUE(eventually([&] {
+        return m.log().find("generation 1 is serving") != std::string::npos;
+    })) << m.log();
     auto before = children_of(m.pid());
     ::kill(before[0], SIGKILL);
     ASSERT_TRUE(eventually([&] {
