@@ -67,11 +67,11 @@ done
 
 # ---- load sizes: full measurement, or --quick smoke test ----------------------------------
 if ((QUICK)); then
-    ROUNDS=1 HEY_N=500 HEY_C=20 WRK_SECS=2 WRK_C=20 AB_N=2000 AB_C=8 BIG_C=4
+    ROUNDS=1 HEY_REPEAT=1 HEY_N=500 HEY_C=20 WRK_SECS=2 WRK_C=20 AB_N=2000 AB_C=8 BIG_C=4
     PROBE_SECS=2 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-1000} RELOAD_SECS=5 RELOADS=6 RELOAD_GAP=0.5
     SPREAD_SECS=3 IDLE_HOLD_MAX=60
 else
-    HEY_N=2000 HEY_C=50 WRK_SECS=10 WRK_C=50 AB_N=20000 AB_C=8 BIG_C=8
+    HEY_REPEAT=${HEY_REPEAT:-5} HEY_N=2000 HEY_C=50 WRK_SECS=10 WRK_C=50 AB_N=20000 AB_C=8 BIG_C=8
     PROBE_SECS=5 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-10000} RELOAD_SECS=${RELOAD_SECS:-20}
     RELOADS=${RELOADS:-20} RELOAD_GAP=${RELOAD_GAP:-0.5}
     SPREAD_SECS=10 IDLE_HOLD_MAX=120
@@ -230,7 +230,7 @@ done
     echo "client_cpus $CLIENT_CPUS"
     echo "spread_cpus $SPREAD_CPUS"
     echo "close_tool $CLOSE_TOOL"
-    echo "sizes hey -n $HEY_N -c $HEY_C | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s"
+    echo "sizes hey -n $HEY_N -c $HEY_C ($HEY_REPEAT bursts per round) | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s"
     echo "machine $(nproc) CPUs, $(uname -r), nofile $NOFILE"
     for key in "${STARTED[@]}"; do echo "version $key $(server_version "$key")"; done
     echo "version wrk $(wrk -v 2>&1 | head -1)"

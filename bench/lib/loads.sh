@@ -27,16 +27,20 @@ run_wrk() {
         -s "$BENCH_LIB/wrk_report.lua" "http://127.0.0.1:$port$path" >"$out" 2>&1 || true
 }
 
-# 1. hey: a short burst of 2000 requests from 50 clients (client-bound; see README).
+# 1. hey: a short burst of 2000 requests from 50 clients (client-bound; see README). A burst
+# lasts ~0.1 s, so one sample per round is mostly noise: each round runs HEY_REPEAT bursts and
+# records each as sample ROUND.I; the report's medians and ranges go over all of them.
 load_hey() {
-    local round="$1" key="$2" pid="${SRV_PID[$2]}" port="${SRV_PORT[$2]}" out before after parsed
-    out=$(raw_log "$round" hey "$key")
-    before=$(server_cpu "$pid")
-    client 120 hey -n "$HEY_N" -c "$HEY_C" "http://127.0.0.1:$port/hello.txt" >"$out" 2>&1 || true
-    after=$(server_cpu "$pid")
-    parsed=$(parse hey "$out" "$HEY_N")
-    record_kv "$round" hey "$key" <<<"$parsed"
-    record "$round" hey "$key" cpu_us_per_req "$(cpu_per_unit "$before" "$after" "$(kv requests <<<"$parsed")" 1e6)"
+    local round="$1" key="$2" pid="${SRV_PID[$2]}" port="${SRV_PORT[$2]}" out before after parsed i
+    for ((i = 1; i <= HEY_REPEAT; i++)); do
+        out=$(raw_log "$round.$i" hey "$key")
+        before=$(server_cpu "$pid")
+        client 120 hey -n "$HEY_N" -c "$HEY_C" "http://127.0.0.1:$port/hello.txt" >"$out" 2>&1 || true
+        after=$(server_cpu "$pid")
+        parsed=$(parse hey "$out" "$HEY_N")
+        record_kv "$round.$i" hey "$key" <<<"$parsed"
+        record "$round.$i" hey "$key" cpu_us_per_req "$(cpu_per_unit "$before" "$after" "$(kv requests <<<"$parsed")" 1e6)"
+    done
 }
 
 # 2. keep-alive: wrk, 50 connections each sending requests back to back.

@@ -30,7 +30,7 @@ class Results:
                     continue
                 rnd, load, server, metric, value = parts
                 self.raw[(load, server, metric)].append(value)
-                self.rounds.add(rnd)
+                self.rounds.add(rnd.split(".")[0])  # "2.3": the 3rd hey burst of round 2
                 if server not in self.servers:
                     self.servers.append(server)
 
