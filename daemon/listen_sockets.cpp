@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -138,18 +139,43 @@ Result<ListenSockets> ListenSockets::acquire(const Config& config) {
         }
         free(names);
         if (!bad.empty()) return make_error(bad);
-        return set;
+    } else {
+        for (const auto& a : config.listen) {
+            auto s = bind_listen_socket(a);
+            if (!s) return make_error(s.error());
+            set.sockets_.push_back(std::move(s).value());
+        }
     }
-    for (const auto& a : config.listen) {
-        auto s = bind_listen_socket(a);
-        if (!s) return make_error(s.error());
-        set.sockets_.push_back(std::move(s).value());
-    }
+    if (auto st = set.apply_options(config); !st) return make_error(st.error());
     return set;
 }
 
+Status ListenSockets::apply_options(const Config& config) {
+    const int defer_secs = static_cast<int>((config.defer_accept.count() + 999) / 1000);
+    for (const ListenSocket& s : sockets_) {
+        const int fd = s.fd.get();
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+            return make_error(sys_error("fcntl(O_NONBLOCK)", "listener " + s.name, errno));
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            return make_error(sys_error("getsockname", "listener " + s.name, errno));
+        if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) continue;
+        // Responses are written whole, so Nagle could only delay a pipelined one.
+        const int one = 1;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            log::warn(sys_error("setsockopt(TCP_NODELAY)", "listener " + s.name, errno));
+        // A worker woken for a connection with nothing to read yet costs a round through epoll
+        // on both cores; deferred, the kernel wakes it once, request included.
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_secs, sizeof defer_secs) != 0)
+            log::warn(sys_error("setsockopt(TCP_DEFER_ACCEPT)", "listener " + s.name, errno));
+    }
+    return {};
+}
+
 Status ListenSockets::reconcile(const Config& config) {
-    if (from_systemd_) return {};
+    if (from_systemd_) return apply_options(config);
     // Bind everything new first, so a failure leaves the current set untouched.
     std::vector<int> keep_index(config.listen.size(), -1);
     std::vector<ListenSocket> fresh;
@@ -176,7 +202,7 @@ Status ListenSockets::reconcile(const Config& config) {
     for (size_t j = 0; j < sockets_.size(); ++j)
         if (!used[j]) log::info("no longer listening on ", sockets_[j].bound);
     sockets_ = std::move(next);
-    return {};
+    return apply_options(config);
 }
 
 std::vector<std::string> ListenSockets::describe() const {

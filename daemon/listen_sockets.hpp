@@ -21,20 +21,26 @@ struct ListenSocket {
 class ListenSockets {
   public:
     // Takes LISTEN_FDS sockets if systemd passed any (and unsets the variables), otherwise
-    // binds every address in config.listen.
+    // binds every address in config.listen. Either way the sockets get the options below.
     static Result<ListenSockets> acquire(const Config& config);
 
     bool from_systemd() const { return from_systemd_; }
     const std::vector<ListenSocket>& sockets() const { return sockets_; }
 
     // On reload: bind addresses that are new in `config`, drop ones no longer named, keep the
-    // rest (same fd, so no connection is refused). Does nothing under socket activation.
-    // All-or-nothing: on error nothing changes.
+    // rest (same fd, so no connection is refused); under socket activation the set stays.
+    // All-or-nothing: on error nothing changes. Then the options below follow `config`.
     Status reconcile(const Config& config);
 
     std::vector<std::string> describe() const;
 
   private:
+    // Options that live on the shared open files, so every worker of every generation sees
+    // them, set once here rather than by each worker: O_NONBLOCK (systemd's sockets come
+    // blocking, and one accept too many must not stall a worker), TCP_NODELAY (inherited by
+    // accepted sockets) and TCP_DEFER_ACCEPT from defer_accept (overriding DeferAcceptSec=).
+    Status apply_options(const Config& config);
+
     bool from_systemd_ = false;
     std::vector<ListenSocket> sockets_;
 };

@@ -68,21 +68,20 @@ void Connection::start(bool data_expected) {
     last_activity_ms_ = server_.now_ms();
     refresh_deadline();
     if (data_expected && !on_readable()) return;
-    if (!registered_) set_poll(EPOLLIN);
-    if (!registered_) close_now();
+    if (poll_events_ == 0) set_poll(EPOLLIN);
+    if (poll_events_ == 0) close_now();  // could not register: nothing would ever wake it
 }
 
 void Connection::set_poll(uint32_t events) {
-    if (registered_ && events == poll_events_) return;
-    Status st = registered_ ? server_.poller().modify(fd_.get(), events, this)
-                            : server_.poller().add(fd_.get(), events, this);
+    if (events == poll_events_) return;
+    Status st = poll_events_ != 0 ? server_.poller().modify(fd_.get(), events, this)
+                                  : server_.poller().add(fd_.get(), events, this);
     if (!st) {
         // Only ENOMEM/ENOSPC (max_user_watches) can get here; the sweep cuts the connection when
         // its deadline passes.
         log::error(st.error());
         return;
     }
-    registered_ = true;
     poll_events_ = events;
 }
 
@@ -478,7 +477,7 @@ void Connection::on_writable() {
 bool Connection::after_response(bool close) {
     if (!close) {
         state_ = State::reading;
-        if (poll_events_ != EPOLLIN) set_poll(EPOLLIN);
+        set_poll(EPOLLIN);
         return true;
     }
     if (client_closes_ && fed_ == len_) {

@@ -102,8 +102,7 @@ class Connection final : private IoPoller::Watcher {
 
     std::unique_ptr<Pending> pending_;
     State state_ = State::reading;
-    uint32_t poll_events_ = 0;
-    bool registered_ = false;
+    uint32_t poll_events_ = 0;     // 0 until the socket is registered with the poller
     bool socket_drained_ = false;  // the last read left the socket's receive queue empty
     bool peer_eof_ = false;
     bool client_closes_ = false;  // the last request did not ask for keep-alive

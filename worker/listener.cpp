@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -49,27 +48,10 @@ Result<std::unique_ptr<Listener>> Listener::create(uv_loop_t* loop, IoPoller& po
     if (::getsockname(l->fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         return make_error(sys_error("getsockname", "listener " + l->name_, errno));
     l->is_tcp_ = addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
-    if (l->is_tcp_) {
-        // Set once here, inherited by every accepted socket (saves a syscall per connection).
-        // Responses are written whole, so Nagle could only delay a pipelined one.
-        int one = 1;
-        if (::setsockopt(l->fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-            log::warn(sys_error("setsockopt(TCP_NODELAY)", "listener " + l->name_, errno));
-        // Waking a worker for a connection that has nothing to read yet costs a round through
-        // epoll on both cores; with the deferral the kernel wakes us once, request included.
-        const int secs = static_cast<int>((defer_accept_ms + 999) / 1000);
-        if (::setsockopt(l->fd_.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) != 0)
-            log::warn(sys_error("setsockopt(TCP_DEFER_ACCEPT)", "listener " + l->name_, errno));
-        else
-            l->defers_accept_ = secs > 0;
-    }
+    // The master made the socket non-blocking and set TCP_NODELAY and TCP_DEFER_ACCEPT on it
+    // (ListenSockets::apply_options); only the last matters here.
+    l->defers_accept_ = l->is_tcp_ && defer_accept_ms > 0;
     l->fd_high_water_ = fd_high_water();
-    // Sockets from systemd come blocking: one accept4() too many would then stall the worker.
-    // (The flag lives on the open file, shared with the master and sibling workers: all of them
-    // want it.)
-    const int flags = ::fcntl(l->fd_.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(l->fd_.get(), F_SETFL, flags | O_NONBLOCK) != 0)
-        return make_error(sys_error("fcntl(O_NONBLOCK)", "listener " + l->name_, errno));
 
     uv_timer_t* t = l->retry_.make();
     uv_timer_init(loop, t);

@@ -25,8 +25,8 @@ class Listener final : private IoPoller::Watcher {
     // Asked before each accept: true leaves the connection to another worker for a moment.
     using DeferFn = std::function<bool()>;
 
-    // `defer_accept_ms` > 0 sets TCP_DEFER_ACCEPT on a TCP socket (rounded up to whole seconds),
-    // 0 clears it; it applies to sockets from systemd as well.
+    // `defer_accept_ms`: the config's defer_accept, which the master set as TCP_DEFER_ACCEPT on
+    // TCP sockets; > 0 means accepted connections come with their request.
     static Result<std::unique_ptr<Listener>> create(uv_loop_t* loop, IoPoller& poller, UniqueFd fd,
                                                     std::string name, uint64_t defer_accept_ms,
                                                     AcceptFn on_accept, DeferFn defer = {});
@@ -39,7 +39,6 @@ class Listener final : private IoPoller::Watcher {
     void close();
 
     const std::string& name() const { return name_; }
-    bool is_tcp() const { return is_tcp_; }
 
   private:
     explicit Listener(IoPoller& poller) : poller_(poller) {}

@@ -59,6 +59,14 @@ struct OneWorker {
     }
 };
 
+// Sends a GET for hello.txt on `c` and expects one 200 back.
+void expect_hello(Client& c) {
+    ASSERT_TRUE(c.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto rs = c.read_responses(1, 3s);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200);
+}
+
 TEST(Accept, DeferredConnectionIsSeenWithItsRequestAndAnsweredAtOnce) {
     Site site("", "", 1);  // defer_accept defaults to 1s
     OneWorker w;
@@ -72,11 +80,8 @@ TEST(Accept, DeferredConnectionIsSeenWithItsRequestAndAnsweredAtOnce) {
     EXPECT_EQ(socket_count(worker), base) << "a connection without data was handed to the worker";
 
     const auto t0 = std::chrono::steady_clock::now();
-    ASSERT_TRUE(silent.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto rs = silent.read_responses(1, 3s);
+    ASSERT_NO_FATAL_FAILURE(expect_hello(silent));
     const auto took = std::chrono::steady_clock::now() - t0;
-    ASSERT_EQ(rs.size(), 1u);
-    EXPECT_EQ(rs[0].status, 200);
     EXPECT_LT(took, 500ms) << "the request waited for the accept deferral";
     EXPECT_EQ(socket_count(worker), base + 1);  // kept alive
 
@@ -98,10 +103,7 @@ TEST(Accept, DeferAcceptOffTakesSilentConnectionsAtOnce) {
     // Well before the kernel's first SYN-ACK retransmission (1 s), which would let a deferred
     // connection in too.
     EXPECT_TRUE(eventually([&] { return socket_count(worker) == base + 1; }, 700ms));
-    ASSERT_TRUE(silent.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto rs = silent.read_responses(1, 3s);
-    ASSERT_EQ(rs.size(), 1u);
-    EXPECT_EQ(rs[0].status, 200);
+    ASSERT_NO_FATAL_FAILURE(expect_hello(silent));
     w.stop();
 }
 

@@ -105,18 +105,22 @@ size_t parse_response(const std::string& data, HttpResponse& out, bool head_only
     return body_start + length;
 }
 
-Client::Client(uint16_t port, const char* host) {
+int connect_tcp(uint16_t port, const char* host, int rcvbuf) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     inet_pton(AF_INET, host, &a.sin_addr);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd);
-        return;
+        return -1;
     }
-    fd_ = fd;
+    return fd;
 }
+
+Client::Client(uint16_t port, const char* host) : fd_(connect_tcp(port, host)) {}
 
 Client::~Client() {
     if (fd_ >= 0) ::close(fd_);

@@ -35,6 +35,10 @@ std::string read_file(const std::string& path);
 // A loopback TCP port that was free a moment ago.
 uint16_t free_port();
 
+// A blocking TCP connection to host:port (receive buffer set before connect() when rcvbuf > 0,
+// so the window it advertises stays small); -1 on failure.
+int connect_tcp(uint16_t port, const char* host = "127.0.0.1", int rcvbuf = 0);
+
 struct HttpResponse {
     int status = 0;
     std::string status_line;

@@ -25,11 +25,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void write_config(Site& site, const std::string& http) {
-    site.dir.write("minid.conf", "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
-                                     "\nworkers = 1\ncontrol_socket = off\naccess_log = off\n"
-                                     "\n[http]\nroot = " +
-                                     site.root + "\n" + http + "\n");
+// One worker on `site` with the given [http] settings, serving.
+void start_serving(MinidProcess& m, Site& site, const std::string& http) {
+    site.write_config("", http, 1);
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
 }
 
 void stop(MinidProcess& m) {
@@ -43,18 +43,7 @@ void stop(MinidProcess& m) {
 // window it advertises stays small.
 class SlowSocket {
   public:
-    SlowSocket(uint16_t port, int rcvbuf) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-    }
+    SlowSocket(uint16_t port, int rcvbuf) : fd_(connect_tcp(port, "127.0.0.1", rcvbuf)) {}
     ~SlowSocket() {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -83,10 +72,8 @@ class SlowSocket {
 
 TEST(SlowClients, TrickledHeadersAre408AtHeaderTimeoutNotReset) {
     Site site;
-    write_config(site, "header_timeout = 1s");
     MinidProcess m;
-    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
-    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "header_timeout = 1s"));
     auto sock = std::make_unique<SlowSocket>(site.port, 0);
     SlowSocket& s = *sock;
     ASSERT_TRUE(s.ok());
@@ -107,10 +94,8 @@ TEST(SlowClients, TrickledHeadersAre408AtHeaderTimeoutNotReset) {
 
 TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeoutAfterTheAnswer) {
     Site site;
-    write_config(site, "header_timeout = 1s");
     MinidProcess m;
-    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
-    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "header_timeout = 1s"));
     auto sock = std::make_unique<SlowSocket>(site.port, 0);
     SlowSocket& s = *sock;
     ASSERT_TRUE(s.ok());
@@ -130,11 +115,9 @@ TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeoutAfterTheAnswer) {
 
 TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
     Site site;
-    write_config(site, "send_timeout = 2s");
     site.dir.write("www/big.bin", std::string(4u << 20, 'r'));
     MinidProcess m;
-    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
-    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "send_timeout = 2s"));
 
     // 200 bytes every 500 ms (400 B/s) through a 4 KiB window: below the minimum send rate.
     SlowSocket slow(site.port, 4096);
@@ -167,10 +150,9 @@ TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
 
 TEST(SlowClients, AtTheCapIdleKeepAliveConnectionsMakeRoomButBusyOnesStay) {
     Site site;
-    write_config(site, "max_connections = 4\nkeepalive_timeout = 60s\nheader_timeout = 20s");
     MinidProcess m;
-    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
-    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_NO_FATAL_FAILURE(start_serving(
+        m, site, "max_connections = 4\nkeepalive_timeout = 60s\nheader_timeout = 20s"));
     // Three keep-alive connections that were answered and now sit idle, one in mid-request.
     std::vector<std::unique_ptr<Client>> idle;
     for (int i = 0; i < 3; ++i) {
@@ -212,10 +194,8 @@ TEST(SlowClients, NormalClientStaysFastDuringASlowloris) {
     const size_t attackers = std::min<size_t>(1000, lim.rlim_cur > 300 ? lim.rlim_cur - 200 : 100);
 
     Site site;
-    write_config(site, "header_timeout = 10s");
     MinidProcess m;
-    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
-    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "header_timeout = 10s"));
 
     std::vector<std::unique_ptr<SlowSocket>> held;
     for (size_t i = 0; i < attackers; ++i) {
