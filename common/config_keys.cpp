@@ -13,6 +13,7 @@ namespace {
 
 using Values = std::vector<std::string>;
 using Opt = std::optional<std::string>;
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 // --- listen: repeatable, several whitespace-separated addresses per line ---
@@ -66,8 +67,16 @@ template <auto M>
 using FieldOf = std::remove_cvref_t<decltype(std::declval<Config&>().*M)>;
 
 template <typename T>
+constexpr bool is_duration = std::is_same_v<T, milliseconds> || std::is_same_v<T, microseconds>;
+
+template <typename T>
+const char* unit_of() {
+    return std::is_same_v<T, milliseconds> ? "ms" : "us";
+}
+
+template <typename T>
 uint64_t as_u64(const T& v) {
-    if constexpr (std::is_same_v<T, milliseconds>)
+    if constexpr (is_duration<T>)
         return v.count() < 0 ? 0 : static_cast<uint64_t>(v.count());
     else
         return static_cast<uint64_t>(v);
@@ -75,18 +84,20 @@ uint64_t as_u64(const T& v) {
 
 template <typename T>
 T from_u64(uint64_t v) {
-    if constexpr (std::is_same_v<T, milliseconds>)
-        return milliseconds(static_cast<milliseconds::rep>(v));
+    if constexpr (is_duration<T>)
+        return T(static_cast<typename T::rep>(v));
     else
         return static_cast<T>(v);
 }
 
-enum class NumberKind { duration, size, count };
+enum class NumberKind { duration, micro_duration, size, count };
 
 template <NumberKind Kind>
 std::string format_number(uint64_t v) {
     if constexpr (Kind == NumberKind::duration)
         return format_duration(milliseconds(static_cast<milliseconds::rep>(v)));
+    else if constexpr (Kind == NumberKind::micro_duration)
+        return format_micro_duration(microseconds(static_cast<microseconds::rep>(v)));
     else if constexpr (Kind == NumberKind::size)
         return format_size(v);
     else
@@ -97,6 +108,10 @@ template <NumberKind Kind>
 Result<uint64_t> parse_number(std::string_view text) {
     if constexpr (Kind == NumberKind::duration) {
         auto d = parse_duration(text);
+        if (!d) return make_error(d.error());
+        return static_cast<uint64_t>(d->count());
+    } else if constexpr (Kind == NumberKind::micro_duration) {
+        auto d = parse_micro_duration(text);
         if (!d) return make_error(d.error());
         return static_cast<uint64_t>(d->count());
     } else if constexpr (Kind == NumberKind::size) {
@@ -127,9 +142,10 @@ template <auto M, NumberKind Kind>
 Opt check_number(const ConfigKey& k, const Config& c) {
     const auto& field = c.*M;
     const uint64_t v = as_u64(field);
-    if constexpr (std::is_same_v<FieldOf<M>, milliseconds>) {
+    if constexpr (is_duration<FieldOf<M>>) {
         if (field.count() < 0)
-            return range_error<Kind>(k, std::to_string(field.count()) + "ms", v, true);
+            return range_error<Kind>(k, std::to_string(field.count()) + unit_of<FieldOf<M>>(), v,
+                                     true);
     }
     return range_error<Kind>(k, format_number<Kind>(v), v, false);
 }
@@ -317,6 +333,8 @@ const ConfigKey kKeys[] = {
     {"server", "listen", true, 0, 0, &apply_listen, nullptr, &write_listen},
     {"server", "workers", false, 0, 0, &apply_workers, &check_workers, &write_workers},
     number_key<&Config::defer_accept, NK::duration>("server", "defer_accept", 0, ms(600)),
+    // Polling longer than a few milliseconds only burns CPU: a sleep and wake-up costs less.
+    number_key<&Config::busy_poll, NK::micro_duration>("server", "busy_poll", 0, 10'000),
     number_key<&Config::graceful_timeout, NK::duration>("server", "graceful_timeout", 1,
                                                         ms(86'400)),
     number_key<&Config::max_draining_generations, NK::count>("server", "max_draining_generations",

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "common/http_token.hpp"
@@ -52,39 +53,60 @@ struct Unit {
 
 // Largest first, so format_* picks the largest exact unit.
 constexpr Unit kDurationUnits[] = {{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+constexpr Unit kMicroDurationUnits[] = {
+    {"h", 3'600'000'000}, {"m", 60'000'000}, {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}};
 constexpr Unit kSizeUnits[] = {{"g", 1ull << 30}, {"m", 1ull << 20}, {"k", 1ull << 10}};
+
+// A duration counted in units of the table's factor 1; plain numbers are seconds, as in nginx.
+Result<int64_t> parse_scaled_duration(std::string_view text, std::span<const Unit> units,
+                                      std::string_view expected) {
+    uint64_t n = 0;
+    std::string_view suffix;
+    const Split split = split_number(text, &n, &suffix);
+    if (split == Split::no_digits) return make_error(std::string(expected));
+    uint64_t factor = 0;
+    for (const Unit& u : units)
+        if (u.suffix == (suffix.empty() ? "s" : suffix)) factor = u.factor;
+    if (factor == 0) return make_error(std::string(expected));
+    uint64_t count = 0;
+    if (split == Split::overflow || !checked_multiply(n, factor, &count) ||
+        count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return make_error("duration is too large");
+    return static_cast<int64_t>(count);
+}
+
+std::string format_scaled_duration(int64_t count, std::span<const Unit> units) {
+    if (count > 0) {
+        for (const Unit& u : units) {
+            const auto f = static_cast<int64_t>(u.factor);
+            if (count % f == 0) return std::to_string(count / f) + std::string(u.suffix);
+        }
+    }
+    return std::to_string(count) + std::string(units.back().suffix);
+}
 
 }  // namespace
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-    constexpr std::string_view kExpected = "expected a duration such as 30s, 500ms, 2m or 1h";
-    uint64_t n = 0;
-    std::string_view suffix;
-    const Split split = split_number(text, &n, &suffix);
-    if (split == Split::no_digits) return make_error(std::string(kExpected));
-    uint64_t factor = 0;
-    if (suffix.empty()) {
-        factor = 1'000;  // plain numbers are seconds, as in nginx
-    } else {
-        for (const Unit& u : kDurationUnits)
-            if (u.suffix == suffix) factor = u.factor;
-    }
-    if (factor == 0) return make_error(std::string(kExpected));
-    uint64_t ms = 0;
-    if (split == Split::overflow || !checked_multiply(n, factor, &ms) ||
-        ms > static_cast<uint64_t>(std::numeric_limits<std::chrono::milliseconds::rep>::max()))
-        return make_error("duration is too large");
-    return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+    auto ms = parse_scaled_duration(text, kDurationUnits,
+                                    "expected a duration such as 30s, 500ms, 2m or 1h");
+    if (!ms) return make_error(ms.error());
+    return std::chrono::milliseconds(*ms);
 }
 
 std::string format_duration(std::chrono::milliseconds value) {
-    const auto ms = value.count();
-    if (ms <= 0) return std::to_string(ms) + "ms";
-    for (const Unit& u : kDurationUnits) {
-        const auto f = static_cast<std::chrono::milliseconds::rep>(u.factor);
-        if (ms % f == 0) return std::to_string(ms / f) + std::string(u.suffix);
-    }
-    return std::to_string(ms) + "ms";
+    return format_scaled_duration(value.count(), kDurationUnits);
+}
+
+Result<std::chrono::microseconds> parse_micro_duration(std::string_view text) {
+    auto us = parse_scaled_duration(text, kMicroDurationUnits,
+                                    "expected a duration such as 50us, 1ms or 0");
+    if (!us) return make_error(us.error());
+    return std::chrono::microseconds(*us);
+}
+
+std::string format_micro_duration(std::chrono::microseconds value) {
+    return format_scaled_duration(value.count(), kMicroDurationUnits);
 }
 
 Result<uint64_t> parse_size(std::string_view text) {

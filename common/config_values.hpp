@@ -17,6 +17,11 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 // Largest unit that is exact: 90000ms -> "90s", 120000ms -> "2m", 1500ms -> "1500ms".
 std::string format_duration(std::chrono::milliseconds value);
 
+// The same syntax down to microseconds ("50us", "1ms", "0"), for settings finer than a millisecond.
+Result<std::chrono::microseconds> parse_micro_duration(std::string_view text);
+// Largest unit that is exact: 1000us -> "1ms", 50us -> "50us".
+std::string format_micro_duration(std::chrono::microseconds value);
+
 // "8192", "8k", "1m", "1g" (k = 1024; upper case accepted).
 Result<uint64_t> parse_size(std::string_view text);
 // Largest unit that is exact: 8192 -> "8k", 1000 -> "1000".

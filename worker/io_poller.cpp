@@ -3,6 +3,8 @@
 // epoll_wait instead of libuv's epoll plus a nested one.
 #include "worker/io_poller.hpp"
 
+#include <time.h>
+
 #include <cerrno>
 #include <string>
 
@@ -12,10 +14,17 @@ namespace minid {
 namespace {
 // epoll data for libuv's backend fd: not a Watcher.
 char uv_backend_tag;
+
+int64_t monotonic_ns() {
+    timespec t;
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 }  // namespace
 
-Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop) {
-    std::unique_ptr<IoPoller> p(new IoPoller(loop));
+Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
+                                                   std::chrono::microseconds busy_poll) {
+    std::unique_ptr<IoPoller> p(new IoPoller(loop, busy_poll));
     p->epfd_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!p->epfd_) return make_error(sys_error("epoll_create1", "worker poller", errno));
     epoll_event ev{};
@@ -70,6 +79,31 @@ bool IoPoller::dispatch(int n) {
     return uv_ready;
 }
 
+// A worker that sleeps must be woken by whoever sends it the next request: an IPI, and on a VM
+// without halt polling a hypervisor exit on both cores, paid largely by the client. A worker
+// that serves each request in a few microseconds sleeps between most requests of a
+// request-response client, and those wake-ups, not the server's work, then bound throughput
+// and latency. So after a short idle gap (the next one is likely short too) the worker polls
+// for up to busy_poll before sleeping; after a long gap (light load, idle) it sleeps at once,
+// so polling costs CPU only while requests arrive microseconds apart.
+int IoPoller::wait(int timeout_ms) {
+    if (timeout_ms == 0 || busy_poll_ns_ == 0)
+        return ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
+    int n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
+    if (n != 0) return n;
+    const int64_t idle_since = monotonic_ns();
+    if (poll_next_gap_) {
+        while (monotonic_ns() - idle_since < busy_poll_ns_) {
+            n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
+            if (n != 0) return n;
+        }
+    }
+    n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
+    // A timeout (n == 0) means a timer, not traffic, ended the gap: a long gap.
+    poll_next_gap_ = n > 0 && monotonic_ns() - idle_since <= busy_poll_ns_;
+    return n;
+}
+
 void IoPoller::run(Driver& driver) {
     bool uv_due = true;  // the first turn starts timers and handles set up before run()
     while (!driver.stop_requested()) {
@@ -79,7 +113,7 @@ void IoPoller::run(Driver& driver) {
         }
         // 0 when libuv has pending work (closing handles, a due timer), -1 with no timers.
         const int timeout = uv_backend_timeout(loop_);
-        const int n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout);
+        const int n = wait(timeout);
         // Connections stamp their activity with uv_now(): keep it current without a uv_run.
         uv_update_time(loop_);
         if (n < 0) {

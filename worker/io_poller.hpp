@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <uv.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -38,7 +39,10 @@ class IoPoller {
         ~Driver() = default;
     };
 
-    static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop);
+    // `busy_poll`: after an idle gap shorter than this, poll for up to this long before
+    // sleeping (Config::busy_poll); 0 = always sleep.
+    static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop,
+                                                    std::chrono::microseconds busy_poll);
     IoPoller(const IoPoller&) = delete;
     IoPoller& operator=(const IoPoller&) = delete;
     ~IoPoller() = default;
@@ -59,16 +63,22 @@ class IoPoller {
   private:
     static constexpr int kBatch = 64;
 
-    explicit IoPoller(uv_loop_t* loop) : loop_(loop) {}
+    IoPoller(uv_loop_t* loop, std::chrono::microseconds busy_poll)
+        : loop_(loop),
+          busy_poll_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(busy_poll).count()) {}
     Status control(int op, int fd, uint32_t events, Watcher* w);
     // Dispatches a fetched batch; true when libuv's fd was among the events.
     bool dispatch(int n);
+    // epoll_wait with the busy-poll policy; same result convention.
+    int wait(int timeout_ms);
 
     uv_loop_t* loop_;
     UniqueFd epfd_;
     epoll_event events_[kBatch]{};
     int batch_next_ = 0;  // index of the next event to dispatch in events_
     int batch_size_ = 0;  // events fetched in the batch being dispatched
+    int64_t busy_poll_ns_;
+    bool poll_next_gap_ = false;  // the last idle gap was short: poll before sleeping
 };
 
 }  // namespace minid

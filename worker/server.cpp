@@ -51,7 +51,7 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     if (!log) return make_error(log.error());
     s->access_log_ = std::move(log).value();
 
-    auto poller = IoPoller::create(loop);
+    auto poller = IoPoller::create(loop, cfg.busy_poll);
     if (!poller) return make_error(poller.error());
     s->poller_ = std::move(poller).value();
 

@@ -87,6 +87,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_EQ(c->workers, 3u);
     EXPECT_EQ(c->graceful_timeout, 120s);
     EXPECT_EQ(c->defer_accept, 0ms);
+    EXPECT_EQ(c->busy_poll, 200us);
     EXPECT_EQ(c->max_draining_generations, 8u);
     EXPECT_EQ(c->control_socket, "/run/minid-test/control.sock");
     EXPECT_EQ(c->control_socket_mode, 0660u);
@@ -110,6 +111,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_NE(c->workers, d.workers);
     EXPECT_NE(c->graceful_timeout, d.graceful_timeout);
     EXPECT_NE(c->defer_accept, d.defer_accept);
+    EXPECT_NE(c->busy_poll, d.busy_poll);
     EXPECT_NE(c->max_draining_generations, d.max_draining_generations);
     EXPECT_NE(c->control_socket, d.control_socket);
     EXPECT_NE(c->control_socket_mode, d.control_socket_mode);
@@ -419,6 +421,7 @@ TEST(SerializeConfig, OffValuesAndOddButValidStringsRoundTrip) {
     c.workers = kMaxWorkers;
     c.graceful_timeout = 1500ms;
     c.defer_accept = 2500ms;
+    c.busy_poll = 1500us;
     c.keepalive_timeout = 90s;
     c.max_body_size = 0;
     c.max_header_size = 1500;
@@ -432,7 +435,7 @@ TEST(SerializeConfig, EveryKeyAppearsOnceForAFullConfig) {
     ASSERT_TRUE(c.ok()) << c.error();
     const std::string text = c->serialize();
     for (const char* key :
-         {"workers", "defer_accept", "graceful_timeout", "max_draining_generations",
+         {"workers", "defer_accept", "busy_poll", "graceful_timeout", "max_draining_generations",
           "control_socket", "control_socket_mode", "control_socket_group", "log_level",
           "access_log", "root", "index", "keepalive_timeout", "header_timeout", "send_timeout",
           "max_header_size", "max_body_size", "max_connections", "server_name"}) {
@@ -689,6 +692,24 @@ TEST(ParseConfig, DeferAcceptTakesZeroForOffAndIsBounded) {
     auto big = parse_config_text("[server]\ndefer_accept = 1h\n", "t.conf");
     ASSERT_FALSE(big.ok());
     EXPECT_EQ(big.error(), "t.conf:2: invalid defer_accept '1h': must be between 0ms and 10m");
+}
+
+TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {
+    EXPECT_EQ(Config{}.busy_poll, 50us);
+    auto off = parse_config_text("[server]\nbusy_poll = 0\n", "t.conf");
+    ASSERT_TRUE(off.ok()) << off.error();
+    EXPECT_EQ(off->busy_poll, 0us);
+    auto ms = parse_config_text("[server]\nbusy_poll = 2ms\n", "t.conf");
+    ASSERT_TRUE(ms.ok()) << ms.error();
+    EXPECT_EQ(ms->busy_poll, 2000us);
+    EXPECT_NE(ms->serialize().find("\nbusy_poll = 2ms\n"), std::string::npos) << ms->serialize();
+    auto big = parse_config_text("[server]\nbusy_poll = 1s\n", "t.conf");
+    ASSERT_FALSE(big.ok());
+    EXPECT_EQ(big.error(), "t.conf:2: invalid busy_poll '1s': must be between 0us and 10ms");
+    auto frac = parse_config_text("[server]\nbusy_poll = 0.5ms\n", "t.conf");
+    ASSERT_FALSE(frac.ok());
+    EXPECT_EQ(frac.error(),
+              "t.conf:2: invalid busy_poll '0.5ms': expected a duration such as 50us, 1ms or 0");
 }
 
 }  // namespace

@@ -72,6 +72,36 @@ TEST(FormatDuration, UsesTheLargestExactUnit) {
     EXPECT_EQ(format_duration(0ms), "0ms");
 }
 
+TEST(MicroDuration, ParsesMicrosecondsAndCoarserUnits) {
+    using std::chrono::microseconds;
+    const std::pair<const char*, microseconds> good[] = {
+        {"50us", 50us}, {"0", 0us}, {"1ms", 1000us}, {"2s", 2s}, {"1m", 1min}, {"007us", 7us}};
+    for (const auto& [text, value] : good) {
+        auto d = parse_micro_duration(text);
+        ASSERT_TRUE(d.ok()) << text << ": " << d.error();
+        EXPECT_EQ(*d, value) << text;
+        auto again = parse_micro_duration(format_micro_duration(*d));
+        ASSERT_TRUE(again.ok()) << again.error();
+        EXPECT_EQ(*again, *d) << text;
+    }
+    for (const char* text : {"", "us", "1.5ms", "-1us", "5ns", "1 us", "1US"}) {
+        auto d = parse_micro_duration(text);
+        ASSERT_FALSE(d.ok()) << text;
+        EXPECT_EQ(d.error(), "expected a duration such as 50us, 1ms or 0") << text;
+    }
+    EXPECT_EQ(parse_micro_duration("9999999999999999h").error(), "duration is too large");
+    // Milliseconds know nothing finer.
+    EXPECT_FALSE(parse_duration("50us").ok());
+}
+
+TEST(FormatMicroDuration, UsesTheLargestExactUnit) {
+    EXPECT_EQ(format_micro_duration(50us), "50us");
+    EXPECT_EQ(format_micro_duration(1500us), "1500us");
+    EXPECT_EQ(format_micro_duration(2000us), "2ms");
+    EXPECT_EQ(format_micro_duration(3s), "3s");
+    EXPECT_EQ(format_micro_duration(0us), "0us");
+}
+
 struct SizeCase {
     const char* text;
     uint64_t value;

@@ -1,0 +1,190 @@
+// Tests for the worker's IoPoller: dispatch to watchers, forget() during a batch, and the busy-poll
+// policy (poll after a short idle gap, sleep at once after a long one), seen in the CPU time the
+// polling thread uses.
+#include "worker/io_poller.hpp"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+
+namespace minid {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Pipe {
+    UniqueFd read_end;
+    UniqueFd write_end;
+    Pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) ADD_FAILURE() << "pipe2 failed";
+        read_end = UniqueFd(fds[0]);
+        write_end = UniqueFd(fds[1]);
+    }
+    void put() const { ASSERT_EQ(::write(write_end.get(), "x", 1), 1); }
+};
+
+// Counts its wake-ups and drains its pipe, so level-triggered readiness ends.
+struct PipeWatcher : IoPoller::Watcher {
+    explicit PipeWatcher(const Pipe& p) : pipe(p) {}
+    void on_io(uint32_t events) noexcept override {
+        ++calls;
+        last_events = events;
+        char buf[64];
+        while (::read(pipe.read_end.get(), buf, sizeof buf) > 0) {
+        }
+        if (on_call) on_call();
+    }
+    const Pipe& pipe;
+    int calls = 0;
+    uint32_t last_events = 0;
+    std::function<void()> on_call;
+};
+
+// Stops run() once the watchers have been called a number of times.
+struct CallCounter : IoPoller::Driver {
+    CallCounter(const std::vector<const PipeWatcher*>& w, int n) : watchers(w), stop_after(n) {}
+    bool stop_requested() const override {
+        int calls = 0;
+        for (const PipeWatcher* w : watchers) calls += w->calls;
+        return calls >= stop_after;
+    }
+    void end_of_batch() noexcept override {}
+    std::vector<const PipeWatcher*> watchers;
+    int stop_after;
+};
+
+class IoPollerTest : public ::testing::Test {
+  protected:
+    // A far-off timer keeps the loop alive, as the worker's handles do: with nothing active,
+    // libuv's backend timeout is 0 and the poller would never sleep.
+    void SetUp() override {
+        ASSERT_EQ(uv_loop_init(&loop_), 0);
+        ASSERT_EQ(uv_timer_init(&loop_, &keepalive_), 0);
+        ASSERT_EQ(uv_timer_start(
+                      &keepalive_, [](uv_timer_t*) {}, 60'000, 0),
+                  0);
+        poller_ = make(0us);
+        ASSERT_TRUE(poller_);
+    }
+    void TearDown() override {
+        poller_.reset();
+        uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        EXPECT_EQ(uv_loop_close(&loop_), 0);
+    }
+    std::unique_ptr<IoPoller> make(std::chrono::microseconds busy_poll) {
+        auto p = IoPoller::create(&loop_, busy_poll);
+        EXPECT_TRUE(p.ok()) << p.error();
+        return p.ok() ? std::move(p).value() : nullptr;
+    }
+    void watch(const Pipe& p, PipeWatcher& w) {
+        ASSERT_TRUE(poller_->add(p.read_end.get(), EPOLLIN, &w).ok());
+    }
+    uv_loop_t loop_{};
+    uv_timer_t keepalive_{};
+    std::unique_ptr<IoPoller> poller_;  // busy_poll = 0 unless a test makes another
+};
+
+TEST_F(IoPollerTest, DispatchesReadinessToTheWatcher) {
+    Pipe p;
+    PipeWatcher w(p);
+    watch(p, w);
+    p.put();
+    CallCounter driver({&w}, 1);
+    poller_->run(driver);
+    EXPECT_EQ(w.calls, 1);
+    EXPECT_TRUE(w.last_events & EPOLLIN);
+}
+
+TEST_F(IoPollerTest, AForgottenWatcherGetsNoEventsFromTheCurrentBatch) {
+    Pipe a, b;
+    PipeWatcher wa(a), wb(b);
+    watch(a, wa);
+    watch(b, wb);
+    // Whichever runs first forgets the other, as a connection does when it is destroyed.
+    wa.on_call = [&] { poller_->forget(&wb); };
+    wb.on_call = [&] { poller_->forget(&wa); };
+    a.put();
+    b.put();
+    // Both are ready in one batch; the driver also stops after the first call, so a second one
+    // could only come from that batch.
+    CallCounter driver({&wa, &wb}, 1);
+    poller_->run(driver);
+    EXPECT_EQ(wa.calls + wb.calls, 1);
+}
+
+TEST_F(IoPollerTest, RemovedFdsAreNotWatched) {
+    Pipe p;
+    PipeWatcher w(p);
+    watch(p, w);
+    ASSERT_TRUE(poller_->remove(p.read_end.get()).ok());
+    auto again = poller_->remove(p.read_end.get());
+    ASSERT_FALSE(again.ok());
+    EXPECT_NE(again.error().find("epoll_ctl(DEL)"), std::string::npos) << again.error();
+}
+
+double thread_cpu_ms() {
+    timespec t;
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+// Runs until two events: the first arrives `first_gap` after the start, the second 150 ms
+// later. Returns the CPU time the polling thread used, which is mostly polling, if any.
+double cpu_ms_for_two_events(IoPoller& poller, std::chrono::milliseconds first_gap) {
+    Pipe p;
+    PipeWatcher w(p);
+    EXPECT_TRUE(poller.add(p.read_end.get(), EPOLLIN, &w).ok());
+    std::thread writer([&] {
+        std::this_thread::sleep_for(first_gap);
+        p.put();
+        std::this_thread::sleep_for(150ms);
+        p.put();
+    });
+    CallCounter driver({&w}, 2);
+    const double before = thread_cpu_ms();
+    poller.run(driver);
+    const double used = thread_cpu_ms() - before;
+    writer.join();
+    EXPECT_EQ(w.calls, 2);
+    EXPECT_TRUE(poller.remove(p.read_end.get()).ok());
+    return used;
+}
+
+// A 30 ms window, far longer than the real default, so the polling shows above scheduling noise.
+constexpr auto kWindow = 30ms;
+
+TEST_F(IoPollerTest, PollsBeforeSleepingAfterAShortIdleGap) {
+    poller_ = make(kWindow);
+    ASSERT_TRUE(poller_);
+    // The first gap (2 ms) is short, so after that event the poller polls for up to 30 ms
+    // before it sleeps through the rest of the 150 ms gap.
+    const double cpu = cpu_ms_for_two_events(*poller_, 2ms);
+    EXPECT_GT(cpu, 10.0) << "expected about 30 ms of polling";
+    EXPECT_LT(cpu, 120.0) << "polled through the long gap instead of sleeping";
+}
+
+TEST_F(IoPollerTest, SleepsAtOnceAfterALongIdleGap) {
+    poller_ = make(kWindow);
+    ASSERT_TRUE(poller_);
+    const double cpu = cpu_ms_for_two_events(*poller_, 80ms);
+    EXPECT_LT(cpu, 8.0) << "polled after a gap longer than the window";
+}
+
+TEST_F(IoPollerTest, ZeroWindowNeverPolls) {
+    const double cpu = cpu_ms_for_two_events(*poller_, 2ms);
+    EXPECT_LT(cpu, 8.0) << "polled with busy_poll = 0";
+}
+
+}  // namespace
+}  // namespace minid
