@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -86,17 +87,27 @@ bool IoPoller::dispatch(int n) {
 // and latency. So after a short idle gap (the next one is likely short too) the worker polls
 // for up to busy_poll before sleeping; after a long gap (light load, idle) it sleeps at once,
 // so polling costs CPU only while requests arrive microseconds apart.
+// A poll that catches nothing is pure loss, and a sign that the sender cannot run while we
+// poll (it shares our core) or that traffic is about to pause: the worker then skips the next
+// 1, 3, 7 ... up to 63 polls, until one catches an event again.
 int IoPoller::wait(int timeout_ms) {
     if (timeout_ms == 0 || busy_poll_ns_ == 0)
         return ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     int n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
     if (n != 0) return n;
     const int64_t idle_since = monotonic_ns();
-    if (poll_next_gap_) {
+    if (poll_next_gap_ && skipped_polls_ < polls_to_skip_) {
+        ++skipped_polls_;
+    } else if (poll_next_gap_) {
         while (monotonic_ns() - idle_since < busy_poll_ns_) {
             n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
-            if (n != 0) return n;
+            if (n != 0) {
+                polls_to_skip_ = skipped_polls_ = 0;
+                return n;
+            }
         }
+        polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
+        skipped_polls_ = 0;
     }
     n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     // A timeout (n == 0) means a timer, not traffic, ended the gap: a long gap.

@@ -62,6 +62,7 @@ class IoPoller {
 
   private:
     static constexpr int kBatch = 64;
+    static constexpr int kMaxPollsToSkip = 63;
 
     IoPoller(uv_loop_t* loop, std::chrono::microseconds busy_poll)
         : loop_(loop),
@@ -79,6 +80,8 @@ class IoPoller {
     int batch_size_ = 0;  // events fetched in the batch being dispatched
     int64_t busy_poll_ns_;
     bool poll_next_gap_ = false;  // the last idle gap was short: poll before sleeping
+    int polls_to_skip_ = 0;       // after polls that caught nothing (0, 1, 3, ... 63)
+    int skipped_polls_ = 0;       // of those, skipped so far
 };
 
 }  // namespace minid

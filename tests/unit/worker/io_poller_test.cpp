@@ -139,24 +139,24 @@ double thread_cpu_ms() {
     return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
 }
 
-// Runs until two events: the first arrives `first_gap` after the start, the second 150 ms
-// later. Returns the CPU time the polling thread used, which is mostly polling, if any.
-double cpu_ms_for_two_events(IoPoller& poller, std::chrono::milliseconds first_gap) {
+// Runs until one event per gap has arrived, each `gaps[i]` after the previous one. Returns the
+// CPU time the polling thread used, which is mostly polling, if any.
+double cpu_ms_for_events(IoPoller& poller, std::vector<std::chrono::milliseconds> gaps) {
     Pipe p;
     PipeWatcher w(p);
     EXPECT_TRUE(poller.add(p.read_end.get(), EPOLLIN, &w).ok());
     std::thread writer([&] {
-        std::this_thread::sleep_for(first_gap);
-        p.put();
-        std::this_thread::sleep_for(150ms);
-        p.put();
+        for (auto gap : gaps) {
+            std::this_thread::sleep_for(gap);
+            p.put();
+        }
     });
-    CallCounter driver({&w}, 2);
+    CallCounter driver({&w}, static_cast<int>(gaps.size()));
     const double before = thread_cpu_ms();
     poller.run(driver);
     const double used = thread_cpu_ms() - before;
     writer.join();
-    EXPECT_EQ(w.calls, 2);
+    EXPECT_EQ(w.calls, static_cast<int>(gaps.size()));
     EXPECT_TRUE(poller.remove(p.read_end.get()).ok());
     return used;
 }
@@ -169,7 +169,7 @@ TEST_F(IoPollerTest, PollsBeforeSleepingAfterAShortIdleGap) {
     ASSERT_TRUE(poller_);
     // The first gap (2 ms) is short, so after that event the poller polls for up to 30 ms
     // before it sleeps through the rest of the 150 ms gap.
-    const double cpu = cpu_ms_for_two_events(*poller_, 2ms);
+    const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms});
     EXPECT_GT(cpu, 10.0) << "expected about 30 ms of polling";
     EXPECT_LT(cpu, 120.0) << "polled through the long gap instead of sleeping";
 }
@@ -177,13 +177,23 @@ TEST_F(IoPollerTest, PollsBeforeSleepingAfterAShortIdleGap) {
 TEST_F(IoPollerTest, SleepsAtOnceAfterALongIdleGap) {
     poller_ = make(kWindow);
     ASSERT_TRUE(poller_);
-    const double cpu = cpu_ms_for_two_events(*poller_, 80ms);
+    const double cpu = cpu_ms_for_events(*poller_, {80ms, 150ms});
     EXPECT_LT(cpu, 8.0) << "polled after a gap longer than the window";
 }
 
 TEST_F(IoPollerTest, ZeroWindowNeverPolls) {
-    const double cpu = cpu_ms_for_two_events(*poller_, 2ms);
+    const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms});
     EXPECT_LT(cpu, 8.0) << "polled with busy_poll = 0";
+}
+
+TEST_F(IoPollerTest, BacksOffAfterAPollThatCaughtNothing) {
+    poller_ = make(kWindow);
+    ASSERT_TRUE(poller_);
+    // 2 ms: short, so the 150 ms gap starts with a poll that catches nothing (30 ms of CPU).
+    // 2 ms again: short, but the next poll is skipped after that miss: no more polling.
+    const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms, 2ms, 150ms});
+    EXPECT_GT(cpu, 10.0) << "expected one poll of about 30 ms";
+    EXPECT_LT(cpu, 45.0) << "polled again right after a poll that caught nothing";
 }
 
 }  // namespace
