@@ -18,9 +18,10 @@ usage: bench/run.sh [options]
   --quick             smoke test: 1 round, short loads, fewer connections
   --rounds N          measured rounds (default 3; servers interleaved, order alternated)
   --workers N         worker processes (h2o: threads) for every server (default 1)
-  --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred
-                      (default minid,nginx,h2o,lighttpd; "all" = the first six; nginx-deferred is
-                      nginx with "listen ... deferred", i.e. TCP_DEFER_ACCEPT like minid's default)
+  --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred,
+                      minid-nopoll (default minid,nginx,h2o,lighttpd; "all" = the first six;
+                      nginx-deferred is nginx with "listen ... deferred", i.e. TCP_DEFER_ACCEPT
+                      like minid's default; minid-nopoll is minid with busy_poll = 0)
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)
@@ -256,5 +257,16 @@ done
 REPORT="$OUT_DIR/results-$STAMP.md"
 "$PY" "$BENCH_LIB/report.py" --results "$RESULTS_TSV" --meta "$LOG_DIR/meta.txt" \
     --warnings "$WARNINGS_TXT" --chart "$OUT_DIR/chart.png" --chart-dir "$LOG_DIR" >"$REPORT"
+# minid against each other server within the same round, when there is anything to pair.
+if paired=$("$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" --loads keepalive:rps,close:rps,hey:rps,big:mb_s \
+    2>/dev/null); then
+    {
+        printf '\n## Paired per-round ratios\n\nminid divided by each server within the same round (hey: the same burst), median (range) and rounds won; CPU time and latency: below 1 is better. See README.\n\n'
+        echo "$paired"
+        echo
+        "$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" \
+            --loads keepalive:cpu_us_per_req,close:cpu_us_per_req,hey:cpu_us_per_req,hey:p99_ms || true
+    } >>"$REPORT"
+fi
 cat "$REPORT"
 log "report: $REPORT; chart: $OUT_DIR/chart.png; raw outputs: $LOG_DIR"

@@ -21,6 +21,8 @@ def number(text):
 class Results:
     def __init__(self, path):
         self.raw = defaultdict(list)  # (load, server, metric) -> [value per round]
+        # sample ("ROUND" or "ROUND.BURST") -> (load, server, metric) -> value, for pairing
+        self.by_sample = defaultdict(dict)
         self.servers = []
         self.rounds = set()
         with open(path) as f:
@@ -30,6 +32,7 @@ class Results:
                     continue
                 rnd, load, server, metric, value = parts
                 self.raw[(load, server, metric)].append(value)
+                self.by_sample[rnd][(load, server, metric)] = value
                 self.rounds.add(rnd.split(".")[0])  # "2.3": the 3rd hey burst of round 2
                 if server not in self.servers:
                     self.servers.append(server)
