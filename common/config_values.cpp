@@ -57,9 +57,10 @@ constexpr Unit kMicroDurationUnits[] = {
     {"h", 3'600'000'000}, {"m", 60'000'000}, {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}};
 constexpr Unit kSizeUnits[] = {{"g", 1ull << 30}, {"m", 1ull << 20}, {"k", 1ull << 10}};
 
-// A duration counted in units of the table's factor 1; plain numbers are seconds, as in nginx.
-Result<int64_t> parse_scaled_duration(std::string_view text, std::span<const Unit> units,
-                                      std::string_view expected) {
+// A duration in units of the table's factor 1 (D's tick); plain numbers are seconds, as in nginx.
+template <typename D>
+Result<D> parse_scaled_duration(std::string_view text, std::span<const Unit> units,
+                                std::string_view expected) {
     uint64_t n = 0;
     std::string_view suffix;
     const Split split = split_number(text, &n, &suffix);
@@ -70,9 +71,9 @@ Result<int64_t> parse_scaled_duration(std::string_view text, std::span<const Uni
     if (factor == 0) return make_error(std::string(expected));
     uint64_t count = 0;
     if (split == Split::overflow || !checked_multiply(n, factor, &count) ||
-        count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        count > static_cast<uint64_t>(std::numeric_limits<typename D::rep>::max()))
         return make_error("duration is too large");
-    return static_cast<int64_t>(count);
+    return D(static_cast<typename D::rep>(count));
 }
 
 std::string format_scaled_duration(int64_t count, std::span<const Unit> units) {
@@ -88,10 +89,8 @@ std::string format_scaled_duration(int64_t count, std::span<const Unit> units) {
 }  // namespace
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-    auto ms = parse_scaled_duration(text, kDurationUnits,
-                                    "expected a duration such as 30s, 500ms, 2m or 1h");
-    if (!ms) return make_error(ms.error());
-    return std::chrono::milliseconds(*ms);
+    return parse_scaled_duration<std::chrono::milliseconds>(
+        text, kDurationUnits, "expected a duration such as 30s, 500ms, 2m or 1h");
 }
 
 std::string format_duration(std::chrono::milliseconds value) {
@@ -99,10 +98,8 @@ std::string format_duration(std::chrono::milliseconds value) {
 }
 
 Result<std::chrono::microseconds> parse_micro_duration(std::string_view text) {
-    auto us = parse_scaled_duration(text, kMicroDurationUnits,
-                                    "expected a duration such as 50us, 1ms or 0");
-    if (!us) return make_error(us.error());
-    return std::chrono::microseconds(*us);
+    return parse_scaled_duration<std::chrono::microseconds>(
+        text, kMicroDurationUnits, "expected a duration such as 50us, 1ms or 0");
 }
 
 std::string format_micro_duration(std::chrono::microseconds value) {

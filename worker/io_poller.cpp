@@ -93,22 +93,22 @@ bool IoPoller::dispatch(int n) {
 int IoPoller::wait(int timeout_ms) {
     if (timeout_ms == 0 || busy_poll_ns_ == 0)
         return ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
-    int n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
-    if (n != 0) return n;
     const int64_t idle_since = monotonic_ns();
+    int n;
     if (poll_next_gap_ && skipped_polls_ < polls_to_skip_) {
         ++skipped_polls_;
     } else if (poll_next_gap_) {
-        while (monotonic_ns() - idle_since < busy_poll_ns_) {
+        do {
             n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
             if (n != 0) {
                 polls_to_skip_ = skipped_polls_ = 0;
                 return n;
             }
-        }
+        } while (monotonic_ns() - idle_since < busy_poll_ns_);
         polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
         skipped_polls_ = 0;
     }
+    // Returns at once when events are already there: a gap of zero, which counts as short.
     n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     // A timeout (n == 0) means a timer, not traffic, ended the gap: a long gap.
     poll_next_gap_ = n > 0 && monotonic_ns() - idle_since <= busy_poll_ns_;
