@@ -3,6 +3,7 @@
 // epoll_wait instead of libuv's epoll plus a nested one.
 #include "worker/io_poller.hpp"
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -104,6 +105,9 @@ int IoPoller::wait(int timeout_ms) {
                 polls_to_skip_ = skipped_polls_ = 0;
                 return n;
             }
+            // Polling must not keep anything else that is runnable on this CPU (a client, a
+            // worker of the next generation starting up) from running: yield between polls.
+            ::sched_yield();
         } while (monotonic_ns() - idle_since < busy_poll_ns_);
         polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
         skipped_polls_ = 0;
