@@ -19,9 +19,9 @@ usage: bench/run.sh [options]
   --rounds N          measured rounds (default 3; servers interleaved, order alternated)
   --workers N         worker processes (h2o: threads) for every server (default 1)
   --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred,
-                      minid-poll (default minid,nginx,h2o,lighttpd; "all" = the first six;
+                      minid-nopoll (default minid,nginx,h2o,lighttpd; "all" = the first six;
                       nginx-deferred is nginx with "listen ... deferred", i.e. TCP_DEFER_ACCEPT
-                      like minid's default; minid-poll is minid with busy_poll = 50us)
+                      like minid's default; minid-nopoll is minid with busy_poll = 0)
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)

@@ -29,9 +29,8 @@ struct Config {
     Millis defer_accept{1'000};
     // After an idle gap shorter than this, a worker polls for up to this long before it sleeps
     // again, sparing the client the cost of waking it; after a longer gap it sleeps at once.
-    // 0 = always sleep (the default: polling competes for the CPU with whatever else runs
-    // there, a client or a new generation starting up).
-    std::chrono::microseconds busy_poll{0};
+    // 0 = always sleep.
+    std::chrono::microseconds busy_poll{50};
     Millis graceful_timeout{30'000};        // drain bound on reload/stop
     unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen
     // "" disables (the file spells it "off"; parsing stores ""). Default set at build time.

@@ -95,28 +95,36 @@ int IoPoller::wait(int timeout_ms) {
     if (timeout_ms == 0 || busy_poll_ns_ == 0)
         return ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     const int64_t idle_since = monotonic_ns();
-    int n;
-    if (poll_next_gap_ && skipped_polls_ < polls_to_skip_) {
-        ++skipped_polls_;
-    } else if (poll_next_gap_) {
-        do {
-            n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
-            if (n != 0) {
-                polls_to_skip_ = skipped_polls_ = 0;
-                return n;
-            }
-            // Polling must not keep anything else that is runnable on this CPU (a client, a
-            // worker of the next generation starting up) from running: yield between polls.
-            ::sched_yield();
-        } while (monotonic_ns() - idle_since < busy_poll_ns_);
-        polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
-        skipped_polls_ = 0;
+    if (poll_next_gap_) {
+        if (skipped_polls_ < polls_to_skip_) {
+            ++skipped_polls_;
+        } else if (const int n = poll(idle_since); n != 0) {
+            return n;
+        }
     }
     // Returns at once when events are already there: a gap of zero, which counts as short.
-    n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
+    const int n = ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     // A timeout (n == 0) means a timer, not traffic, ended the gap: a long gap.
     poll_next_gap_ = n > 0 && monotonic_ns() - idle_since <= busy_poll_ns_;
     return n;
+}
+
+// Polling must not keep anything else that is runnable on this CPU (a client on a shared core,
+// the next generation of workers starting up, the master) from running: the worker yields
+// between polls, and the scheduler then runs the others for their full slice while each turn of
+// the poller takes a microsecond.
+int IoPoller::poll(int64_t start) {
+    do {
+        const int n = ::epoll_wait(epfd_.get(), events_, kBatch, 0);
+        if (n != 0) {
+            polls_to_skip_ = skipped_polls_ = 0;
+            return n;
+        }
+        ::sched_yield();
+    } while (monotonic_ns() - start < busy_poll_ns_);
+    polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
+    skipped_polls_ = 0;
+    return 0;
 }
 
 void IoPoller::run(Driver& driver) {

@@ -59,6 +59,9 @@ class IoPoller {
     Status remove(int fd);
     // A watcher going away: events for it already fetched in this batch are dropped.
     void forget(const Watcher* w);
+    // Sleep whenever idle from now on (a draining worker: its traffic is winding down and the
+    // next generation needs the CPU).
+    void stop_polling() { busy_poll_ns_ = 0; }
 
   private:
     static constexpr int kBatch = 64;
@@ -72,6 +75,8 @@ class IoPoller {
     bool dispatch(int n);
     // epoll_wait with the busy-poll policy; same result convention.
     int wait(int timeout_ms);
+    // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
+    int poll(int64_t start);
 
     uv_loop_t* loop_;
     UniqueFd epfd_;

@@ -259,6 +259,7 @@ void Server::begin_drain(const char* why) {
     draining_ = true;
     log::info("draining (", why, "): ", active_, " connection(s) open");
     set_state(WorkerState::draining);
+    poller_->stop_polling();
     for (auto& l : listeners_) l->close();
     for (Connection* c = conn_head_; c;) {
         Connection* next = c->next;

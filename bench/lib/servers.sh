@@ -9,7 +9,7 @@ declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
-    [nginx-deferred]=18086 [minid-poll]=18087
+    [nginx-deferred]=18086 [minid-nopoll]=18087
 )
 
 # Connections each instance must accept: the idle load's connections plus its probe load, with
@@ -39,9 +39,9 @@ CONF
     echo "$dir/minid.conf"
 }
 
-# minid with busy_poll = 50us (a worker polls briefly before sleeping after a short gap, see
-# minid.conf(5)); the default is 0. Not in the default list.
-write_config_minid-poll() { MINID_EXTRA_SERVER="busy_poll = 50us" write_config_minid "$@"; }
+# minid with busy_poll = 0: a worker always sleeps when idle, instead of polling briefly after
+# a short gap as it does by default (see minid.conf(5)). Not in the default list.
+write_config_minid-nopoll() { MINID_EXTRA_SERVER="busy_poll = 0" write_config_minid "$@"; }
 
 write_config_nginx() {
     local dir="$1" port="$2" workers="$3"
@@ -125,7 +125,7 @@ write_config_gunicorn() { echo "-"; }
 server_command() {
     local name="$1" conf="$2" port="$3" workers="$4" dir="$5"
     case "$name" in
-        minid | minid-poll) echo "$MINID_BIN -c $conf" ;;
+        minid | minid-nopoll) echo "$MINID_BIN -c $conf" ;;
         nginx | nginx-deferred) echo "nginx -p $dir/ -c $conf" ;;
         h2o) echo "h2o -m master -c $conf" ;;
         lighttpd) echo "lighttpd -D -f $conf" ;;
@@ -136,7 +136,7 @@ server_command() {
 
 server_version() {
     case "$1" in
-        minid | minid-poll) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
+        minid | minid-nopoll) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
         nginx | nginx-deferred) nginx -v 2>&1 | head -1 ;;
         h2o) h2o --version 2>&1 | head -1 ;;
         lighttpd) lighttpd -v 2>&1 | head -1 ;;
@@ -147,7 +147,7 @@ server_version() {
 
 server_available() {
     case "$1" in
-        minid | minid-poll) [[ -x "$MINID_BIN" ]] ;;
+        minid | minid-nopoll) [[ -x "$MINID_BIN" ]] ;;
         nginx | h2o | lighttpd) command -v "$1" >/dev/null ;;
         nginx-deferred) command -v nginx >/dev/null ;;
         waitress | gunicorn) "$PY" -c "import $1" 2>/dev/null ;;
@@ -193,7 +193,7 @@ server_start() {
 server_reload() {
     local key="$1" pid="${SRV_PID[$1]}"
     case "${SRV_NAME[$key]}" in
-        minid | minid-poll | gunicorn) kill -HUP "$pid" ;;
+        minid | minid-nopoll | gunicorn) kill -HUP "$pid" ;;
         h2o) kill -HUP "$pid" ;;  # the master mode's start_server: start new worker, retire old
         nginx | nginx-deferred) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
             2>>"${SRV_DIR[$key]}/stderr.log" ;;

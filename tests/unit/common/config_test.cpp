@@ -695,7 +695,7 @@ TEST(ParseConfig, DeferAcceptTakesZeroForOffAndIsBounded) {
 }
 
 TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {
-    EXPECT_EQ(Config{}.busy_poll, 0us);
+    EXPECT_EQ(Config{}.busy_poll, 50us);
     auto off = parse_config_text("[server]\nbusy_poll = 0\n", "t.conf");
     ASSERT_TRUE(off.ok()) << off.error();
     EXPECT_EQ(off->busy_poll, 0us);
