@@ -190,7 +190,7 @@ if ((NOFILE < IDLE_CONNS + 600)); then
     warn "open-file limit $NOFILE is too small for $IDLE_CONNS idle connections plus probes"
 fi
 
-if [[ ",$SERVERS," == *,minid,* ]]; then
+if [[ ",$SERVERS," == *,minid,* || ",$SERVERS," == *,minid-nopoll,* ]]; then
     if [[ -z "$MINID_BIN" ]]; then
         MINID_BIN="$REPO_DIR/build-bench/minid"
         if ((BUILD)); then build_minid || true; fi

@@ -204,7 +204,7 @@ load_spread() {
     conns=$(proctree conns "${SRV_PID[$k2]}" "$port")
     wait "$wpid" || true
     after=$(proctree cpu-each "${SRV_PID[$k2]}")
-    if [[ "$name" == minid ]]; then minid_worker_requests "$k2" "$round" "$key"; fi
+    if [[ "$name" == minid* ]]; then minid_worker_requests "$k2" "$round" "$key"; fi
     server_stop "$k2"
 
     # Per-worker CPU seconds during the load, and each one's share of the total.
