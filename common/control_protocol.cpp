@@ -242,9 +242,19 @@ Json status_to_json(const StatusSnapshot& s) {
         {"rss_bytes", t.rss_bytes},
     };
     for (int i = 0; i < 5; ++i) totals[kClassNames[i]] = t.status_class[i];
+    const ExitedTotals& e = s.exited;
+    Json exited = {
+        {"workers", e.workers},
+        {"requests", e.requests},
+        {"connections_total", e.connections_total},
+        {"bytes_in", e.bytes_in},
+        {"bytes_out", e.bytes_out},
+    };
+    for (int i = 0; i < 5; ++i) exited[kClassNames[i]] = e.status_class[i];
     return Json{{"master", std::move(master)},
                 {"workers", std::move(workers)},
-                {"totals", std::move(totals)}};
+                {"totals", std::move(totals)},
+                {"exited", std::move(exited)}};
 }
 
 Result<StatusSnapshot> status_from_json(const Json& j) {
@@ -293,6 +303,16 @@ Result<StatusSnapshot> status_from_json(const Json& j) {
         s.totals.bytes_out = get_u64(t, "bytes_out");
         for (int i = 0; i < 5; ++i) s.totals.status_class[i] = get_u64(t, kClassNames[i]);
         s.totals.rss_bytes = get_u64(t, "rss_bytes");
+        // Absent from masters older than the field: nothing known about exited workers.
+        if (const auto it = j.find("exited"); it != j.end()) {
+            const Json& e = *it;
+            s.exited.workers = get_u64(e, "workers");
+            s.exited.requests = get_u64(e, "requests");
+            s.exited.connections_total = get_u64(e, "connections_total");
+            s.exited.bytes_in = get_u64(e, "bytes_in");
+            s.exited.bytes_out = get_u64(e, "bytes_out");
+            for (int i = 0; i < 5; ++i) s.exited.status_class[i] = get_u64(e, kClassNames[i]);
+        }
         return s;
     } catch (const std::exception& e) {
         return make_error(std::string("malformed status: ") + e.what());

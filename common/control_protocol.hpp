@@ -113,6 +113,19 @@ struct StatusTotals {
     bool operator==(const StatusTotals&) const = default;
 };
 
+// Counters of the workers that have exited since the master started: a worker's own counters
+// end with it, so the totals since start are StatusTotals plus these.
+struct ExitedTotals {
+    uint64_t workers = 0;
+    uint64_t requests = 0;
+    uint64_t connections_total = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    uint64_t status_class[5] = {};
+
+    bool operator==(const ExitedTotals&) const = default;
+};
+
 struct MasterStatus {
     pid_t pid = 0;
     std::string version;
@@ -135,14 +148,15 @@ struct StatusSnapshot {
     MasterStatus master;
     std::vector<WorkerStatus> workers;
     StatusTotals totals;
+    ExitedTotals exited;
 
     bool operator==(const StatusSnapshot&) const = default;
 };
 
 StatusTotals compute_totals(const std::vector<WorkerStatus>& workers);
 
-// {"master":{...},"workers":[...],"totals":{...}}; the field names are the documented schema
-// (man minidctl(8)).
+// {"master":{...},"workers":[...],"totals":{...},"exited":{...}}; the field names are the
+// documented schema (man minidctl(8)).
 Json status_to_json(const StatusSnapshot& status);
 // Reads the fields status_to_json writes (extra fields are ignored, so the master may add some).
 Result<StatusSnapshot> status_from_json(const Json& json);

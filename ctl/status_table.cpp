@@ -66,6 +66,23 @@ Row totals_row(const control::StatusTotals& t) {
             format_bytes(t.rss_bytes)};
 }
 
+// The cumulative columns since the master started: the live workers plus those that exited.
+Row since_start_row(const control::StatusTotals& t, const control::ExitedTotals& e) {
+    return {"since start",
+            "",
+            "",
+            "",
+            std::to_string(t.requests + e.requests),
+            "",
+            "",
+            format_bytes(t.bytes_out + e.bytes_out),
+            std::to_string(t.status_class[1] + e.status_class[1]),
+            std::to_string(t.status_class[2] + e.status_class[2]),
+            std::to_string(t.status_class[3] + e.status_class[3]),
+            std::to_string(t.status_class[4] + e.status_class[4]),
+            ""};
+}
+
 std::string join(const std::vector<std::string>& parts, const char* sep) {
     std::string out;
     for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
@@ -101,7 +118,9 @@ std::string render_status_table(const control::StatusSnapshot& s) {
     std::string workers = std::to_string(serving) + " serving";
     if (starting) workers += ", " + std::to_string(starting) + " starting";
     if (draining) workers += ", " + std::to_string(draining) + " draining";
-    out += "workers:    " + workers + " (target " + std::to_string(m.target_workers) + ")\n";
+    out += "workers:    " + workers + " (target " + std::to_string(m.target_workers) + ")";
+    if (s.exited.workers) out += ", " + std::to_string(s.exited.workers) + " exited";
+    out += "\n";
     out += "reloads:    " + std::to_string(m.reloads_ok) + " ok, " +
            std::to_string(m.reloads_failed) + " failed\n";
     if (m.last_reload_error) {
@@ -119,6 +138,7 @@ std::string render_status_table(const control::StatusSnapshot& s) {
     rows.push_back(header);
     for (const auto& w : s.workers) rows.push_back(worker_row(w));
     rows.push_back(totals_row(s.totals));
+    if (s.exited.workers) rows.push_back(since_start_row(s.totals, s.exited));
 
     std::array<size_t, kColumns.size()> width{};
     for (const Row& r : rows)

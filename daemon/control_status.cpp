@@ -60,6 +60,7 @@ control::StatusSnapshot build_status(const Master::Info& info, const StatsSegmen
         return a.generation != b.generation ? a.generation < b.generation : a.pid < b.pid;
     });
     s.totals = control::compute_totals(s.workers);
+    s.exited = info.exited;
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/control_protocol.hpp"
 #include "common/stats_segment.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/control_server.hpp"
@@ -53,6 +54,7 @@ class Master {
         uint64_t reloads_failed;
         std::string last_reload_error;  // "" when the last reload worked
         std::vector<WorkerView> workers;
+        control::ExitedTotals exited;  // the final counters of workers that have exited
     };
 
     static Result<std::unique_ptr<Master>> create(uv_loop_t* loop, MasterOptions options);
@@ -102,6 +104,7 @@ class Master {
     Status spawn_into(Generation& gen);
     void on_worker_message(Worker& w);
     void on_worker_exit(pid_t pid, int wait_status);
+    void add_to_exited(const WorkerSlot& slot);
     void commit_generation();
     void fail_generation(const std::string& why);
     void finish_reload(const Status& result);
@@ -143,6 +146,7 @@ class Master {
     uint64_t reload_started_ms_ = 0;
     uint64_t reloads_ok_ = 0;
     uint64_t reloads_failed_ = 0;
+    control::ExitedTotals exited_;
     std::string last_reload_error_;
 
     unsigned consecutive_crashes_ = 0;

@@ -135,6 +135,48 @@ TEST(Ctl, StatusCountsEveryRequestOnTheWorkersThatServedIt) {
     expect_clean_exit(m);
 }
 
+TEST(Ctl, CountsOfExitedWorkersKeepTheTotalsSinceStart) {
+    CtlSite s(2);
+    MinidProcess m;
+    ASSERT_TRUE(start(m, s)) << m.log();
+    ASSERT_TRUE(eventually([&] { return s.status()["workers"].size() == 2; }));
+    // Whatever start() and wait_serving() cost (a probe connection) counts too.
+    const uint64_t base = sum_of(s.status(), "requests");
+    const uint64_t base_conns = sum_of(s.status(), "connections_total");
+    const uint64_t kRequests = 23;
+    for (uint64_t i = 0; i < kRequests; ++i) ASSERT_TRUE(http_get(s.site.port, "/hello.txt"));
+    ASSERT_TRUE(eventually([&] { return sum_of(s.status(), "requests") == base + kRequests; }));
+    const uint64_t conns = sum_of(s.status(), "connections_total");
+
+    ASSERT_EQ(s.ctl("reload").exit_code, 0) << m.log();
+    // The old generation drains (no connection is open) and exits; its counts move to "exited".
+    Json j;
+    EXPECT_TRUE(eventually([&] {
+        j = s.status();
+        return j["exited"]["workers"].get<uint64_t>() == 2;
+    })) << j.dump(2);
+    EXPECT_EQ(j["exited"]["requests"].get<uint64_t>(), base + kRequests);
+    EXPECT_GE(j["exited"]["status_2xx"].get<uint64_t>(), kRequests);
+    EXPECT_EQ(j["exited"]["connections_total"].get<uint64_t>(), conns);
+    EXPECT_GE(conns, base_conns + kRequests);
+    EXPECT_GT(j["exited"]["bytes_out"].get<uint64_t>(), 0u);
+    EXPECT_EQ(j["totals"]["requests"].get<uint64_t>(), 0u) << "the new workers served nothing";
+
+    ASSERT_TRUE(http_get(s.site.port, "/hello.txt"));
+    ASSERT_TRUE(eventually([&] { return s.status()["totals"]["requests"] == 1; }));
+    CommandResult table = s.ctl("status");
+    ASSERT_EQ(table.exit_code, 0) << table.output;
+    EXPECT_NE(table.output.find("(target 2), 2 exited"), std::string::npos) << table.output;
+    const size_t since = table.output.find("\nsince start ");
+    ASSERT_NE(since, std::string::npos) << table.output;
+    std::istringstream row(table.output.substr(since + std::string("\nsince start ").size()));
+    uint64_t requests_since_start = 0;
+    row >> requests_since_start;
+    EXPECT_EQ(requests_since_start, base + kRequests + 1) << table.output;
+    m.signal(SIGTERM);
+    expect_clean_exit(m);
+}
+
 TEST(Ctl, JsonMatchesTheTable) {
     CtlSite s(3);
     MinidProcess m;

@@ -181,6 +181,13 @@ StatusSnapshot sample_status() {
     b.heartbeat_age_ms.reset();
     s.workers = {a, b};
     s.totals = compute_totals(s.workers);
+    s.exited.workers = 4;
+    s.exited.requests = 777;
+    s.exited.connections_total = 55;
+    s.exited.bytes_in = 6000;
+    s.exited.bytes_out = 99999;
+    s.exited.status_class[1] = 770;
+    s.exited.status_class[3] = 7;
     return s;
 }
 
@@ -207,6 +214,21 @@ TEST(StatusJson, UsesTheDocumentedFieldNames) {
     EXPECT_TRUE(j["workers"][1]["rss_bytes"].is_null());
     EXPECT_EQ(j["totals"]["requests"].get<uint64_t>(), 2000u);
     EXPECT_EQ(j["totals"]["workers"].get<unsigned>(), 2u);
+    for (const char* k : {"workers", "requests", "connections_total", "bytes_in", "bytes_out",
+                          "status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"})
+        EXPECT_TRUE(j["exited"].contains(k)) << k;
+    EXPECT_EQ(j["exited"]["requests"].get<uint64_t>(), 777u);
+    EXPECT_EQ(j["exited"]["status_2xx"].get<uint64_t>(), 770u);
+}
+
+TEST(StatusJson, StatusWithoutExitedCountsReadsAsNoneExited) {
+    // As a master from before the field answers.
+    Json j = status_to_json(sample_status());
+    j.erase("exited");
+    auto back = status_from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->exited, ExitedTotals{});
+    EXPECT_EQ(back->totals.requests, 2000u);
 }
 
 TEST(StatusJson, MalformedStatusIsAnError) {
@@ -219,6 +241,9 @@ TEST(StatusJson, MalformedStatusIsAnError) {
     Json n = status_to_json(sample_status());
     n["totals"]["bytes_out"] = -5;
     EXPECT_FALSE(status_from_json(n).ok());
+    Json e = status_to_json(sample_status());
+    e["exited"]["requests"] = "lots";
+    EXPECT_FALSE(status_from_json(e).ok());
     EXPECT_FALSE(status_from_json(Json::array()).ok());
 }
 

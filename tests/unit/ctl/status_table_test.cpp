@@ -1,4 +1,5 @@
-// Tests for the `minidctl status` table: header lines, one aligned row per worker, totals.
+// Tests for the `minidctl status` table: header lines, one aligned row per worker, totals, and
+// the totals since start once workers have exited.
 #include "ctl/status_table.hpp"
 
 #include <gtest/gtest.h>
@@ -97,6 +98,37 @@ TEST(StatusTable, OneAlignedRowPerWorkerAndTotals) {
     EXPECT_NE(lines[header + 4].find("10.0 MiB"), std::string::npos) << "summed known RSS";
     EXPECT_EQ(lines[header + 3].back(), '-') << "unknown RSS shows as -";
     for (const auto& l : lines) EXPECT_TRUE(l.empty() || l.back() != ' ') << "'" << l << "'";
+}
+
+TEST(StatusTable, AddsTheExitedWorkersToTotalsSinceStart) {
+    control::StatusSnapshot s = snapshot();
+    s.exited.workers = 4;
+    s.exited.requests = 1000;
+    s.exited.bytes_out = 1ull << 30;
+    s.exited.status_class[1] = 990;
+    s.exited.status_class[4] = 10;
+    const std::string text = render_status_table(s);
+    const auto lines = lines_of(text);
+    EXPECT_EQ(lines[3], "workers:    2 serving, 1 draining (target 2), 4 exited");
+    ASSERT_GE(lines.size(), 2u);
+    const std::string& total = lines[lines.size() - 2];
+    const std::string& since = lines.back();
+    EXPECT_EQ(total.rfind("total ", 0), 0u) << text;
+    ASSERT_EQ(since.rfind("since start ", 0), 0u) << text;
+    size_t header = 0;
+    while (header < lines.size() && lines[header].rfind("PID", 0) != 0) ++header;
+    const size_t req_end = end_of_cell(lines[header], 4);
+    EXPECT_EQ(since.substr(req_end - 7, 7), "8890887") << text;  // 8889887 live + 1000
+    EXPECT_NE(since.find("345.9 GiB"), std::string::npos) << text;
+    EXPECT_EQ(since.find("3703.5"), std::string::npos) << "a rate has no since-start sum";
+    // 5XX: 3 live workers x 1 + 10 exited, as the row's last cell (no RSS there).
+    EXPECT_EQ(since.substr(since.size() - 3), " 13") << text;
+}
+
+TEST(StatusTable, NoSinceStartRowBeforeAWorkerExits) {
+    const std::string text = render_status_table(snapshot());
+    EXPECT_EQ(text.find("since start"), std::string::npos) << text;
+    EXPECT_EQ(text.find("exited"), std::string::npos) << text;
 }
 
 TEST(StatusTable, ShowsReloadErrorAndStates) {

@@ -71,6 +71,20 @@ TEST(ControlStatus, JoinsWorkersWithTheirSlots) {
     EXPECT_EQ(s.totals.workers, 3u);
     EXPECT_EQ(s.totals.bytes_out, 12000u);
     EXPECT_EQ(s.totals.rss_bytes, 205000u + 301000u);
+    EXPECT_EQ(s.exited, control::ExitedTotals{}) << "no worker has exited";
+}
+
+TEST(ControlStatus, CarriesTheCountsOfExitedWorkers) {
+    auto stats = StatsSegment::create();
+    ASSERT_TRUE(stats.ok()) << stats.error();
+    Master::Info info = info_with_workers();
+    info.exited.workers = 3;
+    info.exited.requests = 4321;
+    info.exited.status_class[1] = 4300;
+    RateTracker rates;
+    auto s = build_status(info, *stats, rates, {1'100'000, 10'000}, nullptr);
+    EXPECT_EQ(s.exited, info.exited);
+    EXPECT_EQ(s.totals.requests, 0u) << "live totals stay the live workers'";
 }
 
 TEST(ControlStatus, ReportsTheLastReloadError) {
