@@ -32,6 +32,7 @@ struct Config {
     // 0 = always sleep.
     std::chrono::microseconds busy_poll{50};
     Millis graceful_timeout{30'000};        // drain bound on reload/stop
+    Millis hang_timeout{10'000};            // a worker whose loop stalls this long is killed
     unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen
     // "" disables (the file spells it "off"; parsing stores ""). Default set at build time.
     std::string control_socket = build::default_control_socket;
@@ -44,8 +45,11 @@ struct Config {
     std::string root;  // document root (absolute)
     std::string index = "index.html";
     Millis keepalive_timeout{60'000};
-    Millis header_timeout{10'000};      // whole request head must arrive within this
-    Millis send_timeout{60'000};        // a reader that takes no bytes for this long is cut
+    Millis header_timeout{10'000};  // whole request head must arrive within this
+    Millis send_timeout{60'000};    // a reader that takes no bytes for this long is cut
+    // A reader that takes fewer bytes a second than this, averaged over send_timeout, is cut;
+    // 0 = no minimum.
+    uint64_t min_send_rate = 512;
     uint32_t max_header_size = 8192;    // request line + headers; over -> 414 / 431
     uint64_t max_body_size = 1 << 20;   // bodies are read and discarded; over -> 413
     uint32_t max_connections = 10'000;  // per worker

@@ -337,6 +337,8 @@ const ConfigKey kKeys[] = {
     number_key<&Config::busy_poll, NK::micro_duration>("server", "busy_poll", 0, 10'000),
     number_key<&Config::graceful_timeout, NK::duration>("server", "graceful_timeout", 1,
                                                         ms(86'400)),
+    // The heartbeat is bumped every second: below 2 s a busy but healthy worker could be killed.
+    number_key<&Config::hang_timeout, NK::duration>("server", "hang_timeout", ms(2), ms(86'400)),
     number_key<&Config::max_draining_generations, NK::count>("server", "max_draining_generations",
                                                              1, 64),
     string_key<&Config::control_socket, Empty::off, rule_control_socket>("server",
@@ -353,6 +355,7 @@ const ConfigKey kKeys[] = {
                                                          ms(86'400)),
     number_key<&Config::header_timeout, NK::duration>("http", "header_timeout", 1, ms(86'400)),
     number_key<&Config::send_timeout, NK::duration>("http", "send_timeout", 1, ms(86'400)),
+    number_key<&Config::min_send_rate, NK::size>("http", "min_send_rate", 0, kGiB),
     number_key<&Config::max_header_size, NK::size>("http", "max_header_size", kKiB, kMiB),
     number_key<&Config::max_body_size, NK::size>("http", "max_body_size", 0, 1024 * kGiB),
     number_key<&Config::max_connections, NK::count>("http", "max_connections", 1, 1'000'000),

@@ -25,7 +25,6 @@ namespace wp = worker_protocol;
 
 constexpr uint64_t kTickMs = 1000;
 constexpr uint64_t kStartupTimeoutMs = 15'000;  // a generation must be accepting by then
-constexpr uint64_t kHangTimeoutMs = 10'000;     // no heartbeat for this long = hung worker
 constexpr uint64_t kKillGraceMs = 5'000;        // after graceful_timeout, before SIGKILL
 constexpr uint64_t kFastStopMs = 5'000;
 constexpr uint64_t kCrashWindowMs = 10'000;  // a worker dying younger than this "crashed at start"
@@ -632,7 +631,7 @@ void Master::tick() {
         if (w->phase == Phase::starting) continue;
         const uint64_t beat =
             stats_.slot(static_cast<size_t>(w->slot)).heartbeat_ms.load(std::memory_order_relaxed);
-        if (beat && mono > beat + kHangTimeoutMs) {
+        if (beat && mono > beat + static_cast<uint64_t>(config_.hang_timeout.count())) {
             log::error("worker ", pid, " has not made progress for ", (mono - beat) / 1000,
                        " s; killing it");
             ::kill(pid, SIGKILL);

@@ -34,10 +34,6 @@ constexpr uint64_t kDrainIdleGraceMs = 1000;
 // Bytes a single read may take before other connections get a turn.
 constexpr int kMaxReadsPerWakeup = 4;
 constexpr uint64_t kMaxSendfileChunk = 1 << 20;
-// Below this a client reading a response is taken for a slow-read attack (slowhttptest -X reads
-// a few bytes every few seconds to hold a connection for ever). 512 B/s is far below any real
-// link (GPRS does 5 KB/s); a client that stops reading altogether is cut by send_timeout.
-constexpr uint64_t kMinSendRate = 512;  // bytes per second, averaged over send_timeout
 
 // Bytes the kernel still holds for the peer (unsent or unacknowledged); 0 if unknown.
 uint64_t send_queue_bytes(int fd) {
@@ -144,8 +140,7 @@ void Connection::refresh_deadline() {
             }
             break;
         case State::writing:
-            deadline_ms_ = std::min(last_activity_ms_, rate_window_start_ms_) +
-                           static_cast<uint64_t>(cfg.send_timeout.count());
+            deadline_ms_ = rate_window_start_ms_ + static_cast<uint64_t>(cfg.send_timeout.count());
             break;
         case State::lingering:
             break;  // fixed when lingering starts
@@ -198,16 +193,23 @@ void Connection::check_deadline(uint64_t now_ms) {
             }
             return;
         case State::writing: {
+            // Judged by what the client took out of the send queue over the window, not by our
+            // own writes: once the rest of a response fits in the socket's buffer we write
+            // nothing more, however steadily the client reads. Below min_send_rate a reader is
+            // taken for a slow-read attack (slowhttptest -X reads a few bytes every few seconds
+            // to hold a connection for ever); the default 512 B/s is far below any real link
+            // (GPRS does 5 KB/s).
             const auto window = static_cast<uint64_t>(server_.config().send_timeout.count());
-            if (now_ms - last_activity_ms_ >= window) {
+            const uint64_t min_rate = server_.config().min_send_rate;
+            const uint64_t taken = taken_in_rate_window();
+            if (taken == 0) {
                 log::debug("resetting a connection whose client read nothing for ", window, " ms");
                 abort_now();
                 return;
             }
-            const uint64_t taken = taken_in_rate_window();
-            if (taken < kMinSendRate * window / 1000) {
+            if (taken < min_rate * window / 1000) {
                 log::debug("resetting a connection whose client read only ", taken, " bytes in ",
-                           window, " ms (minimum ", kMinSendRate, " bytes/s)");
+                           window, " ms (minimum ", min_rate, " bytes/s)");
                 abort_now();
                 return;
             }

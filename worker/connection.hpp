@@ -85,7 +85,7 @@ class Connection final : private IoPoller::Watcher {
     bool idle() const;
     void refresh_deadline();
     // Minimum send rate: each send_timeout-long window of writing must see the client take at
-    // least kMinSendRate bytes a second, measured by what left the socket's send queue.
+    // least min_send_rate bytes a second, measured by what left the socket's send queue.
     void start_rate_window();
     uint64_t taken_in_rate_window() const;
 

@@ -290,13 +290,14 @@ TEST(Lifecycle, WorkersExitWhenTheMasterIsKilled) {
         5s));
 }
 
-TEST(Lifecycle, HungWorkerIsReplaced) {
-    Site site("", "", 1);
+TEST(Lifecycle, HungWorkerIsReplacedAfterHangTimeout) {
+    Site site("hang_timeout = 3s", "", 1);
     MinidProcess m;
     ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
     ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
     auto workers = children_of(m.pid());
     ASSERT_EQ(workers.size(), 1u);
+    const auto stopped = Clock::now();
     ::kill(workers[0], SIGSTOP);  // its loop stops turning, like a hang
     EXPECT_TRUE(eventually(
         [&] {
@@ -305,6 +306,11 @@ TEST(Lifecycle, HungWorkerIsReplaced) {
         },
         20s))
         << m.log();
+    const auto took = Clock::now() - stopped;
+    // The heartbeat may be up to a second old when the worker stops, and the master looks once
+    // a second: 2 to 5 s after the stop.
+    EXPECT_GE(took, 1900ms) << "killed before hang_timeout";
+    EXPECT_LT(took, 8s) << "hang_timeout = 3s took this long";
     EXPECT_NE(m.log().find("has not made progress"), std::string::npos);
     EXPECT_EQ(http_get(site.port, "/hello.txt")->status, 200);
     m.signal(SIGTERM);

@@ -70,6 +70,36 @@ class SlowSocket {
     std::string data_;
 };
 
+// Asks for the 4 MiB /big.bin on a socket with a 4 KiB receive buffer, then reads up to `chunk`
+// bytes every `every` until the server closes or `limit` passes. Returns whether it closed.
+struct PacedRead {
+    bool closed = false;
+    Clock::duration took{};
+    std::string data;
+};
+PacedRead read_big_paced(uint16_t port, size_t chunk, std::chrono::milliseconds every,
+                         std::chrono::seconds limit, bool keep_alive = true) {
+    PacedRead out;
+    SlowSocket s(port, 4096);
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE(s.send(std::string("GET /big.bin HTTP/1.1\r\nHost: x\r\n") +
+                       (keep_alive ? "" : "Connection: close\r\n") + "\r\n"));
+    const auto start = Clock::now();
+    while (!out.closed && Clock::now() - start < limit) {
+        std::this_thread::sleep_for(every);
+        out.closed = s.read_some(chunk, 0ms) < 0;
+    }
+    out.took = Clock::now() - start;
+    out.data = s.data();
+    return out;
+}
+
+// The body length of a complete response in `data`, or npos without a full head.
+size_t body_size(const std::string& data) {
+    const size_t head = data.find("\r\n\r\n");
+    return head == std::string::npos ? std::string::npos : data.size() - head - 4;
+}
+
 TEST(SlowClients, TrickledHeadersAre408AtHeaderTimeoutNotReset) {
     Site site;
     MinidProcess m;
@@ -120,18 +150,10 @@ TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
     ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "send_timeout = 2s"));
 
     // 200 bytes every 500 ms (400 B/s) through a 4 KiB window: below the minimum send rate.
-    SlowSocket slow(site.port, 4096);
-    ASSERT_TRUE(slow.ok());
-    ASSERT_TRUE(slow.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const auto start = Clock::now();
-    bool closed = false;
-    while (!closed && Clock::now() - start < 15s) {
-        std::this_thread::sleep_for(500ms);
-        closed = slow.read_some(200, 0ms) < 0;
-    }
-    EXPECT_TRUE(closed) << "slow reader still connected after 15 s";
-    EXPECT_LT(Clock::now() - start, 14s);
-    EXPECT_LT(slow.data().size(), 1u << 20);
+    const PacedRead slow = read_big_paced(site.port, 200, 500ms, 15s);
+    EXPECT_TRUE(slow.closed) << "slow reader still connected after 15 s";
+    EXPECT_LT(slow.took, 14s);
+    EXPECT_LT(slow.data.size(), 1u << 20);
 
     // 256 KiB every 20 ms through the same window size: served to the end.
     SlowSocket fast(site.port, 4096);
@@ -145,6 +167,36 @@ TEST(SlowClients, SlowReaderIsCutAndAFastOneIsNot) {
     const size_t head = fast.data().find("\r\n\r\n");
     ASSERT_NE(head, std::string::npos);
     EXPECT_EQ(fast.data().size() - head - 4, 4u << 20) << "a fast reader was cut";
+    stop(m);
+}
+
+TEST(SlowClients, AReaderThatKeepsReadingIsNotCutWhenTheServerHasNothingLeftToWrite) {
+    Site site;
+    site.dir.write("www/big.bin", std::string(4u << 20, 'r'));
+    MinidProcess m;
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "send_timeout = 1s"));
+    // Up to 4 KiB every 5 ms through a 4 KiB window, about 800 KB/s: within the first second the
+    // server queues the rest of the 4 MiB in its socket's send buffer and has nothing left to
+    // write; for the 4 s after that only the client's reading shows that the connection is alive.
+    // (Judged by the server's own writes, it was cut after about 1.7 MB.)
+    const PacedRead r = read_big_paced(site.port, 4096, 5ms, 15s, false);
+    EXPECT_EQ(body_size(r.data), 4u << 20) << "cut while reading steadily";
+    EXPECT_GT(r.took, 1500ms) << "too fast to show anything";
+    stop(m);
+}
+
+TEST(SlowClients, MinSendRateIsTheOperatorsToRaise) {
+    Site site;
+    site.dir.write("www/big.bin", std::string(4u << 20, 'r'));
+    MinidProcess m;
+    ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "send_timeout = 1s\nmin_send_rate = 100m"));
+    // Up to 4 KiB every 10 ms through a 4 KiB window: at most ~400 KB/s, fine by the default
+    // minimum (the fast reader above) but far below 100 MB/s, so cut after the first window.
+    const PacedRead r = read_big_paced(site.port, 4096, 10ms, 10s);
+    EXPECT_TRUE(r.closed) << "a 400 KB/s reader stayed with min_send_rate = 100m";
+    EXPECT_LT(r.took, 5s);
+    EXPECT_GT(r.data.size(), 0u);
+    EXPECT_LT(r.data.size(), 4u << 20);
     stop(m);
 }
 

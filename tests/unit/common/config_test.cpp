@@ -86,6 +86,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_EQ(c->listen, listen);
     EXPECT_EQ(c->workers, 3u);
     EXPECT_EQ(c->graceful_timeout, 120s);
+    EXPECT_EQ(c->hang_timeout, 30s);
     EXPECT_EQ(c->defer_accept, 0ms);
     EXPECT_EQ(c->busy_poll, 200us);
     EXPECT_EQ(c->max_draining_generations, 8u);
@@ -99,6 +100,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_EQ(c->keepalive_timeout, 500ms);
     EXPECT_EQ(c->header_timeout, 5s);
     EXPECT_EQ(c->send_timeout, 1h);
+    EXPECT_EQ(c->min_send_rate, 4096u);
     EXPECT_EQ(c->max_header_size, 16u * 1024);
     EXPECT_EQ(c->max_body_size, 2u * 1024 * 1024);
     EXPECT_EQ(c->max_connections, 512u);
@@ -110,6 +112,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_NE(c->listen, d.listen);
     EXPECT_NE(c->workers, d.workers);
     EXPECT_NE(c->graceful_timeout, d.graceful_timeout);
+    EXPECT_NE(c->hang_timeout, d.hang_timeout);
     EXPECT_NE(c->defer_accept, d.defer_accept);
     EXPECT_NE(c->busy_poll, d.busy_poll);
     EXPECT_NE(c->max_draining_generations, d.max_draining_generations);
@@ -123,6 +126,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_NE(c->keepalive_timeout, d.keepalive_timeout);
     EXPECT_NE(c->header_timeout, d.header_timeout);
     EXPECT_NE(c->send_timeout, d.send_timeout);
+    EXPECT_NE(c->min_send_rate, d.min_send_rate);
     EXPECT_NE(c->max_header_size, d.max_header_size);
     EXPECT_NE(c->max_body_size, d.max_body_size);
     EXPECT_NE(c->max_connections, d.max_connections);
@@ -434,11 +438,27 @@ TEST(SerializeConfig, EveryKeyAppearsOnceForAFullConfig) {
     auto c = parse_config_text(read_text(data_path("full.conf")), "full.conf");
     ASSERT_TRUE(c.ok()) << c.error();
     const std::string text = c->serialize();
-    for (const char* key :
-         {"workers", "defer_accept", "busy_poll", "graceful_timeout", "max_draining_generations",
-          "control_socket", "control_socket_mode", "control_socket_group", "log_level",
-          "access_log", "root", "index", "keepalive_timeout", "header_timeout", "send_timeout",
-          "max_header_size", "max_body_size", "max_connections", "server_name"}) {
+    for (const char* key : {"workers",
+                            "defer_accept",
+                            "busy_poll",
+                            "graceful_timeout",
+                            "hang_timeout",
+                            "max_draining_generations",
+                            "control_socket",
+                            "control_socket_mode",
+                            "control_socket_group",
+                            "log_level",
+                            "access_log",
+                            "root",
+                            "index",
+                            "keepalive_timeout",
+                            "header_timeout",
+                            "send_timeout",
+                            "min_send_rate",
+                            "max_header_size",
+                            "max_body_size",
+                            "max_connections",
+                            "server_name"}) {
         const std::string line = std::string("\n") + key + " = ";
         const size_t at = text.find(line);
         EXPECT_NE(at, std::string::npos) << key << " missing in\n" << text;
@@ -710,6 +730,30 @@ TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {
     ASSERT_FALSE(frac.ok());
     EXPECT_EQ(frac.error(),
               "t.conf:2: invalid busy_poll '0.5ms': expected a duration such as 50us, 1ms or 0");
+}
+
+TEST(ParseConfig, HangTimeoutIsADurationOfAtLeastTwoSeconds) {
+    EXPECT_EQ(Config{}.hang_timeout, 10s);
+    auto c = parse_config_text("[server]\nhang_timeout = 1m\n", "t.conf");
+    ASSERT_TRUE(c.ok()) << c.error();
+    EXPECT_EQ(c->hang_timeout, 60s);
+    auto small = parse_config_text("[server]\nhang_timeout = 1s\n", "t.conf");
+    ASSERT_FALSE(small.ok());
+    EXPECT_NE(small.error().find("t.conf:2: invalid hang_timeout '1s'"), std::string::npos)
+        << small.error();
+}
+
+TEST(ParseConfig, MinSendRateIsASizeWithZeroForNone) {
+    EXPECT_EQ(Config{}.min_send_rate, 512u);
+    auto off = parse_config_text("[http]\nmin_send_rate = 0\n", "t.conf");
+    ASSERT_TRUE(off.ok()) << off.error();
+    EXPECT_EQ(off->min_send_rate, 0u);
+    auto k = parse_config_text("[http]\nmin_send_rate = 2k\n", "t.conf");
+    ASSERT_TRUE(k.ok()) << k.error();
+    EXPECT_EQ(k->min_send_rate, 2048u);
+    auto bad = parse_config_text("[http]\nmin_send_rate = fast\n", "t.conf");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().find("invalid min_send_rate 'fast'"), std::string::npos) << bad.error();
 }
 
 }  // namespace
