@@ -53,6 +53,26 @@ double round1(double v) {
     return std::round(v * 10.0) / 10.0;
 }
 
+// The cumulative counters that workers, totals and exited workers all carry, under the same
+// names: written and read in one place.
+template <typename C>
+void put_counters(Json& j, const C& c) {
+    j["requests"] = c.requests;
+    j["connections_total"] = c.connections_total;
+    j["bytes_in"] = c.bytes_in;
+    j["bytes_out"] = c.bytes_out;
+    for (int i = 0; i < 5; ++i) j[kClassNames[i]] = c.status_class[i];
+}
+
+template <typename C>
+void get_counters(const Json& j, C& c) {
+    c.requests = get_u64(j, "requests");
+    c.connections_total = get_u64(j, "connections_total");
+    c.bytes_in = get_u64(j, "bytes_in");
+    c.bytes_out = get_u64(j, "bytes_out");
+    for (int i = 0; i < 5; ++i) c.status_class[i] = get_u64(j, kClassNames[i]);
+}
+
 }  // namespace
 
 const char* command_name(Command cmd) {
@@ -218,39 +238,24 @@ Json status_to_json(const StatusSnapshot& s) {
             {"generation", w.generation},
             {"state", w.state},
             {"uptime_s", w.uptime_s},
-            {"requests", w.requests},
             {"rps", round1(w.rps)},
             {"connections_active", w.connections_active},
-            {"connections_total", w.connections_total},
-            {"bytes_in", w.bytes_in},
-            {"bytes_out", w.bytes_out},
             {"rss_bytes", opt_json(w.rss_bytes)},
             {"heartbeat_age_ms", opt_json(w.heartbeat_age_ms)},
         };
-        for (int i = 0; i < 5; ++i) jw[kClassNames[i]] = w.status_class[i];
+        put_counters(jw, w);
         workers.push_back(std::move(jw));
     }
     const StatusTotals& t = s.totals;
     Json totals = {
         {"workers", t.workers},
-        {"requests", t.requests},
         {"rps", round1(t.rps)},
         {"connections_active", t.connections_active},
-        {"connections_total", t.connections_total},
-        {"bytes_in", t.bytes_in},
-        {"bytes_out", t.bytes_out},
         {"rss_bytes", t.rss_bytes},
     };
-    for (int i = 0; i < 5; ++i) totals[kClassNames[i]] = t.status_class[i];
-    const ExitedTotals& e = s.exited;
-    Json exited = {
-        {"workers", e.workers},
-        {"requests", e.requests},
-        {"connections_total", e.connections_total},
-        {"bytes_in", e.bytes_in},
-        {"bytes_out", e.bytes_out},
-    };
-    for (int i = 0; i < 5; ++i) exited[kClassNames[i]] = e.status_class[i];
+    put_counters(totals, t);
+    Json exited = {{"workers", s.exited.workers}};
+    put_counters(exited, s.exited);
     return Json{{"master", std::move(master)},
                 {"workers", std::move(workers)},
                 {"totals", std::move(totals)},
@@ -282,36 +287,23 @@ Result<StatusSnapshot> status_from_json(const Json& j) {
             w.generation = get_u64(jw, "generation");
             w.state = jw.at("state").get<std::string>();
             w.uptime_s = get_u64(jw, "uptime_s");
-            w.requests = get_u64(jw, "requests");
             w.rps = jw.at("rps").get<double>();
             w.connections_active = get_u64(jw, "connections_active");
-            w.connections_total = get_u64(jw, "connections_total");
-            w.bytes_in = get_u64(jw, "bytes_in");
-            w.bytes_out = get_u64(jw, "bytes_out");
-            for (int i = 0; i < 5; ++i) w.status_class[i] = get_u64(jw, kClassNames[i]);
+            get_counters(jw, w);
             w.rss_bytes = get_opt_u64(jw, "rss_bytes");
             w.heartbeat_age_ms = get_opt_u64(jw, "heartbeat_age_ms");
             s.workers.push_back(std::move(w));
         }
         const Json& t = j.at("totals");
         s.totals.workers = t.at("workers").get<unsigned>();
-        s.totals.requests = get_u64(t, "requests");
         s.totals.rps = t.at("rps").get<double>();
         s.totals.connections_active = get_u64(t, "connections_active");
-        s.totals.connections_total = get_u64(t, "connections_total");
-        s.totals.bytes_in = get_u64(t, "bytes_in");
-        s.totals.bytes_out = get_u64(t, "bytes_out");
-        for (int i = 0; i < 5; ++i) s.totals.status_class[i] = get_u64(t, kClassNames[i]);
         s.totals.rss_bytes = get_u64(t, "rss_bytes");
+        get_counters(t, s.totals);
         // Absent from masters older than the field: nothing known about exited workers.
         if (const auto it = j.find("exited"); it != j.end()) {
-            const Json& e = *it;
-            s.exited.workers = get_u64(e, "workers");
-            s.exited.requests = get_u64(e, "requests");
-            s.exited.connections_total = get_u64(e, "connections_total");
-            s.exited.bytes_in = get_u64(e, "bytes_in");
-            s.exited.bytes_out = get_u64(e, "bytes_out");
-            for (int i = 0; i < 5; ++i) s.exited.status_class[i] = get_u64(e, kClassNames[i]);
+            s.exited.workers = get_u64(*it, "workers");
+            get_counters(*it, s.exited);
         }
         return s;
     } catch (const std::exception& e) {

@@ -43,12 +43,8 @@ control::StatusSnapshot build_status(const Master::Info& info, const StatsSegmen
         if (v.slot >= 0 && static_cast<size_t>(v.slot) < StatsSegment::kSlots) {
             const WorkerSlot& slot = stats.slot(static_cast<size_t>(v.slot));
             constexpr auto r = std::memory_order_relaxed;
-            w.requests = slot.requests.load(r);
+            add_slot_counters(w, slot);
             w.connections_active = slot.connections_active.load(r);
-            w.connections_total = slot.connections_total.load(r);
-            w.bytes_in = slot.bytes_in.load(r);
-            w.bytes_out = slot.bytes_out.load(r);
-            for (int i = 0; i < 5; ++i) w.status_class[i] = slot.status_class[i].load(r);
             const uint64_t beat = slot.heartbeat_ms.load(r);
             if (beat) w.heartbeat_age_ms = now.monotonic_ms > beat ? now.monotonic_ms - beat : 0;
         }

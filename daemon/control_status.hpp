@@ -22,6 +22,18 @@ struct StatusClock {
 
 using RssReader = std::function<std::optional<uint64_t>(pid_t)>;
 
+// Adds a worker's cumulative counters (requests, connections, bytes, responses by class) from
+// its stats slot to `into`: a WorkerStatus, or the master's record of exited workers.
+template <typename Counters>
+void add_slot_counters(Counters& into, const WorkerSlot& slot) {
+    constexpr auto r = std::memory_order_relaxed;
+    into.requests += slot.requests.load(r);
+    into.connections_total += slot.connections_total.load(r);
+    into.bytes_in += slot.bytes_in.load(r);
+    into.bytes_out += slot.bytes_out.load(r);
+    for (int i = 0; i < 5; ++i) into.status_class[i] += slot.status_class[i].load(r);
+}
+
 control::StatusSnapshot build_status(const Master::Info& info, const StatsSegment& stats,
                                      const RateTracker& rates, StatusClock now,
                                      const RssReader& rss);

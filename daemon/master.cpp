@@ -15,6 +15,7 @@
 
 #include "common/log.hpp"
 #include "common/worker_protocol.hpp"
+#include "daemon/control_status.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "daemon/worker_spawn.hpp"
 
@@ -452,24 +453,15 @@ void Master::reap_children() {
     }
 }
 
-// A worker's counters live in its stats slot, which the next worker to claim it resets; keep
-// them, so the totals since start never go down when workers are replaced.
-void Master::add_to_exited(const WorkerSlot& slot) {
-    constexpr auto r = std::memory_order_relaxed;
-    ++exited_.workers;
-    exited_.requests += slot.requests.load(r);
-    exited_.connections_total += slot.connections_total.load(r);
-    exited_.bytes_in += slot.bytes_in.load(r);
-    exited_.bytes_out += slot.bytes_out.load(r);
-    for (int i = 0; i < 5; ++i) exited_.status_class[i] += slot.status_class[i].load(r);
-}
-
 void Master::on_worker_exit(pid_t pid, int status) {
     auto it = workers_.find(pid);
     if (it == workers_.end()) return;
     std::unique_ptr<Worker> w = std::move(it->second);
     workers_.erase(it);
-    add_to_exited(stats_.slot(static_cast<size_t>(w->slot)));
+    // Its counters live in its stats slot, which the next worker to claim it resets: keep them,
+    // so the totals since start never go down when workers are replaced.
+    add_slot_counters(exited_, stats_.slot(static_cast<size_t>(w->slot)));
+    ++exited_.workers;
     stats_.release_slot(static_cast<size_t>(w->slot));
     const std::string how = describe_exit(status);
     const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == wp::kExitOk;

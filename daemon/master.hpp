@@ -104,7 +104,6 @@ class Master {
     Status spawn_into(Generation& gen);
     void on_worker_message(Worker& w);
     void on_worker_exit(pid_t pid, int wait_status);
-    void add_to_exited(const WorkerSlot& slot);
     void commit_generation();
     void fail_generation(const std::string& why);
     void finish_reload(const Status& result);
