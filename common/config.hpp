@@ -27,6 +27,9 @@ struct Config {
     // TCP_DEFER_ACCEPT on TCP listeners: a connection is handed to a worker when its first data
     // arrives (or after about this long); 0 = off.
     Millis defer_accept{1'000};
+    // TCP_QUICKACK off on TCP listeners: the ACK of a new connection's first request rides on
+    // the response instead of going out alone, one packet fewer per connection.
+    bool delayed_ack = true;
     // After an idle gap shorter than this, a worker polls for up to this long before it sleeps
     // again, sparing the client the cost of waking it; after a longer gap it sleeps at once.
     // 0 = always sleep.

@@ -325,6 +325,26 @@ constexpr ConfigKey string_key(std::string_view section, std::string_view name) 
                      &write_string<M, E, Rule>};
 }
 
+// --- switches: on/off ---
+
+template <auto M>
+Opt apply_switch(const ConfigKey& k, Config& c, std::string_view value) {
+    auto on = parse_switch(value);
+    if (!on) return invalid_value(k.name, value, on.error());
+    c.*M = *on;
+    return std::nullopt;
+}
+
+template <auto M>
+void write_switch(const ConfigKey&, const Config& c, Values& out) {
+    out.push_back(format_switch(c.*M));
+}
+
+template <auto M>
+constexpr ConfigKey switch_key(std::string_view section, std::string_view name) {
+    return ConfigKey{section, name, false, 0, 0, &apply_switch<M>, nullptr, &write_switch<M>};
+}
+
 using NK = NumberKind;
 
 // Ranges: durations are bounded by a day (longer is a typo, not a policy); sizes by what one
@@ -333,6 +353,7 @@ const ConfigKey kKeys[] = {
     {"server", "listen", true, 0, 0, &apply_listen, nullptr, &write_listen},
     {"server", "workers", false, 0, 0, &apply_workers, &check_workers, &write_workers},
     number_key<&Config::defer_accept, NK::duration>("server", "defer_accept", 0, ms(600)),
+    switch_key<&Config::delayed_ack>("server", "delayed_ack"),
     // Polling longer than a few milliseconds only burns CPU: a sleep and wake-up costs less.
     number_key<&Config::busy_poll, NK::micro_duration>("server", "busy_poll", 0, 10'000),
     number_key<&Config::graceful_timeout, NK::duration>("server", "graceful_timeout", 1,

@@ -143,6 +143,14 @@ Result<uint64_t> parse_count(std::string_view text) {
     return n;
 }
 
+Result<bool> parse_switch(std::string_view text) {
+    std::string lower(text);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "on" || lower == "yes" || lower == "true" || lower == "1") return true;
+    if (lower == "off" || lower == "no" || lower == "false" || lower == "0") return false;
+    return make_error("expected 'on' or 'off'");
+}
+
 Result<unsigned> parse_workers(std::string_view text) {
     const std::string expected =
         "expected 'auto' or a number from 1 to " + std::to_string(kMaxWorkers);

@@ -30,6 +30,12 @@ std::string format_size(uint64_t value);
 // A plain decimal number (no sign, no suffix).
 Result<uint64_t> parse_count(std::string_view text);
 
+// A switch: "on" or "off" (also "yes"/"no", "true"/"false", "1"/"0"; any case).
+Result<bool> parse_switch(std::string_view text);
+inline std::string format_switch(bool on) {
+    return on ? "on" : "off";
+}
+
 // Worker count: "auto" (0) or a number from 1 to kMaxWorkers.
 inline constexpr unsigned kMaxWorkers = 256;
 Result<unsigned> parse_workers(std::string_view text);

@@ -170,6 +170,12 @@ Status ListenSockets::apply_options(const Config& config) {
         // on both cores; deferred, the kernel wakes it once, request included.
         if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_secs, sizeof defer_secs) != 0)
             log::warn(sys_error("setsockopt(TCP_DEFER_ACCEPT)", "listener " + s.name, errno));
+        // A new connection starts in quick-ACK mode: the request's ACK goes out alone, ahead of
+        // the response that would carry it, and both cores pay for one more packet. Accepted
+        // sockets inherit the listener's setting; set both ways so a reload can turn it back on.
+        const int quickack = config.delayed_ack ? 0 : 1;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof quickack) != 0)
+            log::warn(sys_error("setsockopt(TCP_QUICKACK)", "listener " + s.name, errno));
     }
     return {};
 }

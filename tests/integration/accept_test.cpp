@@ -1,11 +1,15 @@
 // Accepting connections: with defer_accept (TCP_DEFER_ACCEPT) a worker only sees a connection once
 // its request arrived, and answers it at once; a silent client is still let in after the delay.
+// With delayed_ack the first request's ACK waits for the response instead of going out alone.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -105,6 +109,59 @@ TEST(Accept, DeferAcceptOffTakesSilentConnectionsAtOnce) {
     EXPECT_TRUE(eventually([&] { return socket_count(worker) == base + 1; }, 700ms));
     ASSERT_NO_FATAL_FAILURE(expect_hello(silent));
     w.stop();
+}
+
+// Segments the client sent that the server's kernel has not acknowledged yet.
+uint32_t unacked_segments(const Client& c) {
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (::getsockopt(c.fd(), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 99;
+    return ti.tcpi_unacked;
+}
+
+// Sends the first line of a request on a fresh connection and looks 10 ms later: true if the
+// server's kernel ACKed the segment alone, false if the ACK is still held back. A delayed ACK
+// leaves after 40 ms at the soonest, so a look that came later than 30 ms after the send tells
+// nothing and is retried (nullopt after 5 tries). The request is then finished and must be
+// answered, and by then everything must be acknowledged.
+std::optional<bool> first_segment_acked_alone(uint16_t port) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        Client c(port);
+        if (!c.connected() || !c.send("GET /hello.txt HTTP/1.1\r\n")) return std::nullopt;
+        const auto sent = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(10ms);
+        const uint32_t unacked = unacked_segments(c);
+        const bool in_time = std::chrono::steady_clock::now() - sent < 30ms;
+        EXPECT_TRUE(c.send("Host: x\r\n\r\n"));
+        auto rs = c.read_responses(1, 3s);
+        EXPECT_EQ(rs.size(), 1u);
+        if (rs.size() == 1) EXPECT_EQ(rs[0].status, 200);
+        EXPECT_TRUE(eventually([&] { return unacked_segments(c) == 0; }, 1s));
+        if (in_time) return unacked == 0;
+    }
+    return std::nullopt;
+}
+
+TEST(Accept, DelayedAckSendsTheFirstRequestsAckWithTheResponseAndReloadCanTurnItOff) {
+    Site site("", "", 1);  // delayed_ack defaults to on
+    MinidProcess m;
+    ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    auto alone = first_segment_acked_alone(site.port);
+    ASSERT_TRUE(alone.has_value()) << "this machine was too slow to tell, 5 times";
+    EXPECT_FALSE(*alone) << "with delayed_ack = on the first request was ACKed on its own";
+
+    // The listener keeps its setting across a reload, so turning it off must reach it.
+    site.write_config("delayed_ack = off", "", 1);
+    m.signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return m.log().find("reload complete") != std::string::npos; }))
+        << m.log();
+    alone = first_segment_acked_alone(site.port);
+    ASSERT_TRUE(alone.has_value()) << "this machine was too slow to tell, 5 times";
+    EXPECT_TRUE(*alone) << "with delayed_ack = off the kernel's quick ACK was still held back";
+    m.signal(SIGTERM);
+    EXPECT_EQ(m.wait_exit(), 0);
+    EXPECT_TRUE(m.bad_log_lines().empty()) << m.log();
 }
 
 }  // namespace

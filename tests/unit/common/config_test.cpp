@@ -88,6 +88,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_EQ(c->graceful_timeout, 120s);
     EXPECT_EQ(c->hang_timeout, 30s);
     EXPECT_EQ(c->defer_accept, 0ms);
+    EXPECT_FALSE(c->delayed_ack);
     EXPECT_EQ(c->busy_poll, 200us);
     EXPECT_EQ(c->max_draining_generations, 8u);
     EXPECT_EQ(c->control_socket, "/run/minid-test/control.sock");
@@ -114,6 +115,7 @@ TEST(ParseConfig, FullFileSetsEveryKey) {
     EXPECT_NE(c->graceful_timeout, d.graceful_timeout);
     EXPECT_NE(c->hang_timeout, d.hang_timeout);
     EXPECT_NE(c->defer_accept, d.defer_accept);
+    EXPECT_NE(c->delayed_ack, d.delayed_ack);
     EXPECT_NE(c->busy_poll, d.busy_poll);
     EXPECT_NE(c->max_draining_generations, d.max_draining_generations);
     EXPECT_NE(c->control_socket, d.control_socket);
@@ -440,6 +442,7 @@ TEST(SerializeConfig, EveryKeyAppearsOnceForAFullConfig) {
     const std::string text = c->serialize();
     for (const char* key : {"workers",
                             "defer_accept",
+                            "delayed_ack",
                             "busy_poll",
                             "graceful_timeout",
                             "hang_timeout",
@@ -712,6 +715,21 @@ TEST(ParseConfig, DeferAcceptTakesZeroForOffAndIsBounded) {
     auto big = parse_config_text("[server]\ndefer_accept = 1h\n", "t.conf");
     ASSERT_FALSE(big.ok());
     EXPECT_EQ(big.error(), "t.conf:2: invalid defer_accept '1h': must be between 0ms and 10m");
+}
+
+TEST(ParseConfig, DelayedAckIsASwitchThatDefaultsToOn) {
+    EXPECT_TRUE(Config{}.delayed_ack);
+    EXPECT_NE(Config{}.serialize().find("\ndelayed_ack = on\n"), std::string::npos);
+    auto off = parse_config_text("[server]\ndelayed_ack = off\n", "t.conf");
+    ASSERT_TRUE(off.ok()) << off.error();
+    EXPECT_FALSE(off->delayed_ack);
+    EXPECT_NE(off->serialize().find("\ndelayed_ack = off\n"), std::string::npos);
+    auto on = parse_config_text("[server]\ndelayed_ack = TRUE\n", "t.conf");
+    ASSERT_TRUE(on.ok()) << on.error();
+    EXPECT_TRUE(on->delayed_ack);
+    auto bad = parse_config_text("[server]\ndelayed_ack = maybe\n", "t.conf");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error(), "t.conf:2: invalid delayed_ack 'maybe': expected 'on' or 'off'");
 }
 
 TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {

@@ -1,4 +1,4 @@
-// Tests for config value syntax: durations, sizes, counts, workers, modes, server names,
+// Tests for config value syntax: durations, sizes, counts, switches, workers, modes, server names,
 // representable strings, absolute paths and the edit distance behind "did you mean".
 #include "common/config_values.hpp"
 
@@ -237,6 +237,17 @@ TEST(EditDistance, CountsInsertionsDeletionsSubstitutionsAndSwaps) {
     EXPECT_EQ(edit_distance("wrkrs", "workers"), 2u);
     EXPECT_EQ(edit_distance("", "abc"), 3u);
     EXPECT_EQ(edit_distance("keepalive", "keepalive_timeout"), 8u);
+}
+
+TEST(ConfigValues, SwitchesAreOnOrOffInAnyOfTheUsualSpellings) {
+    for (const char* on : {"on", "ON", "yes", "True", "1"})
+        EXPECT_TRUE(parse_switch(on).value()) << on;
+    for (const char* off : {"off", "No", "false", "0"})
+        EXPECT_FALSE(parse_switch(off).value()) << off;
+    for (const char* bad : {"", "onn", "2", "enabled"})
+        EXPECT_EQ(parse_switch(bad).error(), "expected 'on' or 'off'") << bad;
+    EXPECT_EQ(format_switch(true), "on");
+    EXPECT_EQ(format_switch(false), "off");
 }
 
 }  // namespace
