@@ -19,9 +19,10 @@ usage: bench/run.sh [options]
   --rounds N          measured rounds (default 3; servers interleaved, order alternated)
   --workers N         worker processes (h2o: threads) for every server (default 1)
   --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred,
-                      minid-nopoll (default minid,nginx,h2o,lighttpd; "all" = the first six;
-                      nginx-deferred is nginx with "listen ... deferred", i.e. TCP_DEFER_ACCEPT
-                      like minid's default; minid-nopoll is minid with busy_poll = 0)
+                      minid-nopoll,minid-quickack (default minid,nginx,h2o,lighttpd; "all" =
+                      the first six; nginx-deferred is nginx with "listen ... deferred", i.e.
+                      TCP_DEFER_ACCEPT like minid's default; minid-nopoll is minid with
+                      busy_poll = 0, minid-quickack with delayed_ack = off)
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)
@@ -190,7 +191,7 @@ if ((NOFILE < IDLE_CONNS + 600)); then
     warn "open-file limit $NOFILE is too small for $IDLE_CONNS idle connections plus probes"
 fi
 
-if [[ ",$SERVERS," == *,minid,* || ",$SERVERS," == *,minid-nopoll,* ]]; then
+if [[ ",$SERVERS," =~ ,minid(-[a-z]+)?, ]]; then
     if [[ -z "$MINID_BIN" ]]; then
         MINID_BIN="$REPO_DIR/build-bench/minid"
         if ((BUILD)); then build_minid || true; fi

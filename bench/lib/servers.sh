@@ -9,7 +9,7 @@ declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
-    [nginx-deferred]=18086 [minid-nopoll]=18087
+    [nginx-deferred]=18086 [minid-nopoll]=18087 [minid-quickack]=18088
 )
 
 # Connections each instance must accept: the idle load's connections plus its probe load, with
@@ -42,6 +42,10 @@ CONF
 # minid with busy_poll = 0: a worker always sleeps when idle, instead of polling briefly after
 # a short gap as it does by default (see minid.conf(5)). Not in the default list.
 write_config_minid-nopoll() { MINID_EXTRA_SERVER="busy_poll = 0" write_config_minid "$@"; }
+
+# minid with delayed_ack = off: the kernel ACKs a new connection's first request on its own, as
+# it does by default, instead of leaving the ACK to the response. Not in the default list.
+write_config_minid-quickack() { MINID_EXTRA_SERVER="delayed_ack = off" write_config_minid "$@"; }
 
 write_config_nginx() {
     local dir="$1" port="$2" workers="$3"
@@ -125,7 +129,7 @@ write_config_gunicorn() { echo "-"; }
 server_command() {
     local name="$1" conf="$2" port="$3" workers="$4" dir="$5"
     case "$name" in
-        minid | minid-nopoll) echo "$MINID_BIN -c $conf" ;;
+        minid | minid-nopoll | minid-quickack) echo "$MINID_BIN -c $conf" ;;
         nginx | nginx-deferred) echo "nginx -p $dir/ -c $conf" ;;
         h2o) echo "h2o -m master -c $conf" ;;
         lighttpd) echo "lighttpd -D -f $conf" ;;
@@ -136,7 +140,7 @@ server_command() {
 
 server_version() {
     case "$1" in
-        minid | minid-nopoll) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
+        minid | minid-nopoll | minid-quickack) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
         nginx | nginx-deferred) nginx -v 2>&1 | head -1 ;;
         h2o) h2o --version 2>&1 | head -1 ;;
         lighttpd) lighttpd -v 2>&1 | head -1 ;;
@@ -147,7 +151,7 @@ server_version() {
 
 server_available() {
     case "$1" in
-        minid | minid-nopoll) [[ -x "$MINID_BIN" ]] ;;
+        minid | minid-nopoll | minid-quickack) [[ -x "$MINID_BIN" ]] ;;
         nginx | h2o | lighttpd) command -v "$1" >/dev/null ;;
         nginx-deferred) command -v nginx >/dev/null ;;
         waitress | gunicorn) "$PY" -c "import $1" 2>/dev/null ;;
@@ -193,7 +197,7 @@ server_start() {
 server_reload() {
     local key="$1" pid="${SRV_PID[$1]}"
     case "${SRV_NAME[$key]}" in
-        minid | minid-nopoll | gunicorn) kill -HUP "$pid" ;;
+        minid | minid-nopoll | minid-quickack | gunicorn) kill -HUP "$pid" ;;
         h2o) kill -HUP "$pid" ;;  # the master mode's start_server: start new worker, retire old
         nginx | nginx-deferred) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
             2>>"${SRV_DIR[$key]}/stderr.log" ;;
