@@ -3,8 +3,10 @@
 // epoll_wait instead of libuv's epoll plus a nested one.
 #include "worker/io_poller.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,8 +26,20 @@ int64_t monotonic_ns() {
 }
 }  // namespace
 
+std::optional<long> running_tasks_from_loadavg(std::string_view text) {
+    const size_t slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    size_t start = slash;
+    while (start > 0 && text[start - 1] >= '0' && text[start - 1] <= '9') --start;
+    if (start == slash || slash - start > 9) return std::nullopt;
+    long running = 0;
+    for (size_t i = start; i < slash; ++i) running = running * 10 + (text[i] - '0');
+    return running;
+}
+
 Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
-                                                   std::chrono::microseconds busy_poll) {
+                                                   std::chrono::microseconds busy_poll,
+                                                   const char* loadavg) {
     std::unique_ptr<IoPoller> p(new IoPoller(loop, busy_poll));
     p->epfd_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!p->epfd_) return make_error(sys_error("epoll_create1", "worker poller", errno));
@@ -34,6 +48,15 @@ Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
     ev.data.ptr = &uv_backend_tag;
     if (::epoll_ctl(p->epfd_.get(), EPOLL_CTL_ADD, uv_backend_fd(loop), &ev) != 0)
         return make_error(sys_error("epoll_ctl(ADD)", "libuv's epoll fd", errno));
+    if (busy_poll.count() > 0) {
+        p->cpus_ = ::sysconf(_SC_NPROCESSORS_ONLN);
+        p->loadavg_ = UniqueFd(::open(loadavg, O_RDONLY | O_CLOEXEC));
+        if (!p->loadavg_)
+            log::warn(
+                sys_error("open", loadavg, errno),
+                "; busy polling will not notice tasks waiting for a CPU (is /proc restricted, "
+                "e.g. by ProcSubset=pid?)");
+    }
     return p;
 }
 
@@ -95,7 +118,7 @@ int IoPoller::wait(int timeout_ms) {
     if (timeout_ms == 0 || busy_poll_ns_ == 0)
         return ::epoll_wait(epfd_.get(), events_, kBatch, timeout_ms);
     const int64_t idle_since = monotonic_ns();
-    if (poll_next_gap_) {
+    if (poll_next_gap_ && !crowded(idle_since)) {
         if (skipped_polls_ < polls_to_skip_) {
             ++skipped_polls_;
         } else if (const int n = poll(idle_since); n != 0) {
@@ -125,6 +148,23 @@ int IoPoller::poll(int64_t start) {
     polls_to_skip_ = std::min(polls_to_skip_ * 2 + 1, kMaxPollsToSkip);
     skipped_polls_ = 0;
     return 0;
+}
+
+// A poller on a CPU that other tasks are queueing for loses twice. Each yield hands the CPU to
+// another task for a whole time slice, while a sleeping worker that a request wakes would preempt
+// it, so its clients wait longer than if it slept. And the CPU it keeps busy looks taken to the
+// scheduler, which would otherwise wake a queued sibling there. So a worker polls only while the
+// machine has no more runnable tasks than CPUs (the reader included); reading the count costs
+// about a microsecond, once a millisecond at most.
+bool IoPoller::crowded(int64_t now) {
+    if (!loadavg_ || now - crowd_checked_at_ < kCrowdCheckNs) return crowded_;
+    crowd_checked_at_ = now;
+    char buf[128];
+    const ssize_t n = ::pread(loadavg_.get(), buf, sizeof buf - 1, 0);
+    const auto running =
+        n > 0 ? running_tasks_from_loadavg(std::string_view(buf, static_cast<size_t>(n)))
+              : std::nullopt;
+    return crowded_ = running && *running > cpus_;
 }
 
 void IoPoller::run(Driver& driver) {

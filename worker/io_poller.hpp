@@ -10,11 +10,16 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 
 namespace minid {
+
+// The running-task count of a /proc/loadavg line ("0.52 0.58 0.59 3/187 12345" -> 3).
+std::optional<long> running_tasks_from_loadavg(std::string_view text);
 
 class IoPoller {
   public:
@@ -40,9 +45,11 @@ class IoPoller {
     };
 
     // `busy_poll`: after an idle gap shorter than this, poll for up to this long before
-    // sleeping (Config::busy_poll); 0 = always sleep.
+    // sleeping (Config::busy_poll); 0 = always sleep. `loadavg`: where the count of runnable
+    // tasks is read (tests point it at a file of their own).
     static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop,
-                                                    std::chrono::microseconds busy_poll);
+                                                    std::chrono::microseconds busy_poll,
+                                                    const char* loadavg = "/proc/loadavg");
     IoPoller(const IoPoller&) = delete;
     IoPoller& operator=(const IoPoller&) = delete;
     ~IoPoller() = default;
@@ -66,6 +73,7 @@ class IoPoller {
   private:
     static constexpr int kBatch = 64;
     static constexpr int kMaxPollsToSkip = 63;
+    static constexpr int64_t kCrowdCheckNs = 1'000'000;
 
     IoPoller(uv_loop_t* loop, std::chrono::microseconds busy_poll)
         : loop_(loop),
@@ -77,6 +85,9 @@ class IoPoller {
     int wait(int timeout_ms);
     // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
     int poll(int64_t start);
+    // Whether more tasks are runnable than there are CPUs (the running count of /proc/loadavg,
+    // read at most once per kCrowdCheckNs).
+    bool crowded(int64_t now);
 
     uv_loop_t* loop_;
     UniqueFd epfd_;
@@ -87,6 +98,10 @@ class IoPoller {
     bool poll_next_gap_ = false;  // the last idle gap was short: poll before sleeping
     int polls_to_skip_ = 0;       // after polls that caught nothing (0, 1, 3, ... 63)
     int skipped_polls_ = 0;       // of those, skipped so far
+    UniqueFd loadavg_;            // /proc/loadavg; unset if it cannot be read (then never crowded)
+    long cpus_ = 0;               // online CPUs
+    int64_t crowd_checked_at_ = INT64_MIN / 2;
+    bool crowded_ = false;  // verdict of the last check
 };
 
 }  // namespace minid

@@ -1,6 +1,6 @@
 // Tests for the worker's IoPoller: dispatch to watchers, forget() during a batch, and the busy-poll
-// policy (poll after a short idle gap, sleep at once after a long one), seen in the CPU time the
-// polling thread uses.
+// policy (poll after a short idle gap, sleep at once after a long one, never while tasks queue
+// for CPUs), seen in the CPU time the polling thread uses.
 #include "worker/io_poller.hpp"
 
 #include <fcntl.h>
@@ -13,7 +13,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -66,6 +69,31 @@ struct CallCounter : IoPoller::Driver {
     int stop_after;
 };
 
+// A stand-in for /proc/loadavg whose running-task count the test sets, so the polling tests do
+// not depend on what else runs on the machine (ctest runs tests in parallel).
+class FakeLoadavg {
+  public:
+    FakeLoadavg() {
+        char tmpl[] = "/tmp/minid-loadavg-XXXXXX";
+        const int fd = ::mkstemp(tmpl);
+        EXPECT_GE(fd, 0);
+        if (fd >= 0) ::close(fd);
+        path_ = tmpl;
+        set_running(1);
+    }
+    ~FakeLoadavg() { ::unlink(path_.c_str()); }
+    FakeLoadavg(const FakeLoadavg&) = delete;
+    FakeLoadavg& operator=(const FakeLoadavg&) = delete;
+    // Rewrites the file in place: the poller keeps it open.
+    void set_running(long n) const {
+        std::ofstream(path_, std::ios::trunc) << "0.50 0.40 0.30 " << n << "/321 4242\n";
+    }
+    const char* path() const { return path_.c_str(); }
+
+  private:
+    std::string path_;
+};
+
 class IoPollerTest : public ::testing::Test {
   protected:
     // A far-off timer keeps the loop alive, as the worker's handles do: with nothing active,
@@ -86,13 +114,14 @@ class IoPollerTest : public ::testing::Test {
         EXPECT_EQ(uv_loop_close(&loop_), 0);
     }
     std::unique_ptr<IoPoller> make(std::chrono::microseconds busy_poll) {
-        auto p = IoPoller::create(&loop_, busy_poll);
+        auto p = IoPoller::create(&loop_, busy_poll, loadavg_.path());
         EXPECT_TRUE(p.ok()) << p.error();
         return p.ok() ? std::move(p).value() : nullptr;
     }
     void watch(const Pipe& p, PipeWatcher& w) {
         ASSERT_TRUE(poller_->add(p.read_end.get(), EPOLLIN, &w).ok());
     }
+    FakeLoadavg loadavg_;  // one running task: never crowded unless a test says so
     uv_loop_t loop_{};
     uv_timer_t keepalive_{};
     std::unique_ptr<IoPoller> poller_;  // busy_poll = 0 unless a test makes another
@@ -244,6 +273,34 @@ TEST_F(IoPollerTest, PollingLeavesTheCpuToAnotherRunnableThread) {
     spin = false;
     spinner.join();
     EXPECT_LT(cpu, 5.0) << "kept polling on a CPU another thread wanted";
+}
+
+TEST_F(IoPollerTest, DoesNotPollWhileMoreTasksAreRunnableThanCpus) {
+    poller_ = make(kWindow);
+    ASSERT_TRUE(poller_);
+    // As in PollsBeforeSleepingAfterAShortIdleGap, but with tasks queueing for the CPUs.
+    loadavg_.set_running(4096);
+    const double crowded = cpu_ms_for_events(*poller_, {2ms, 150ms});
+    EXPECT_LT(crowded, 8.0) << "polled while more tasks were runnable than there are CPUs";
+    // Once the queue clears, polling resumes (the count is read at most once a millisecond).
+    loadavg_.set_running(1);
+    const double alone = cpu_ms_for_events(*poller_, {2ms, 150ms});
+    EXPECT_GT(alone, 10.0) << "did not poll again once the CPUs were free";
+}
+
+TEST(RunningTasks, AreReadFromTheFourthFieldOfLoadavg) {
+    EXPECT_EQ(running_tasks_from_loadavg("0.52 0.58 0.59 3/187 12345\n"), 3);
+    EXPECT_EQ(running_tasks_from_loadavg("12.00 9.50 4.25 130/2048 99"), 130);
+    EXPECT_EQ(running_tasks_from_loadavg("0.00 0.00 0.00 /187 1"), std::nullopt);
+    EXPECT_EQ(running_tasks_from_loadavg("no count here"), std::nullopt);
+    EXPECT_EQ(running_tasks_from_loadavg(""), std::nullopt);
+    // The real file: at least this thread is running while it reads.
+    std::ifstream real("/proc/loadavg");
+    std::string line;
+    if (!std::getline(real, line)) GTEST_SKIP() << "no /proc/loadavg here";
+    const auto n = running_tasks_from_loadavg(line);
+    ASSERT_TRUE(n.has_value()) << line;
+    EXPECT_GE(*n, 1) << line;
 }
 
 TEST_F(IoPollerTest, StopPollingMakesItSleepAtOnce) {
