@@ -50,8 +50,12 @@ Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
         return make_error(sys_error("epoll_ctl(ADD)", "libuv's epoll fd", errno));
     if (busy_poll.count() > 0) {
         p->cpus_ = ::sysconf(_SC_NPROCESSORS_ONLN);
-        p->loadavg_ = UniqueFd(::open(loadavg, O_RDONLY | O_CLOEXEC));
-        if (!p->loadavg_)
+        if (p->cpus_ < 1)
+            log::warn(sys_error("sysconf(_SC_NPROCESSORS_ONLN)", "worker poller", errno),
+                      "; busy polling will not notice tasks waiting for a CPU");
+        else
+            p->loadavg_ = UniqueFd(::open(loadavg, O_RDONLY | O_CLOEXEC));
+        if (p->cpus_ >= 1 && !p->loadavg_)
             log::warn(
                 sys_error("open", loadavg, errno),
                 "; busy polling will not notice tasks waiting for a CPU (is /proc restricted, "
