@@ -157,9 +157,11 @@ int IoPoller::poll(int64_t start) {
 // A poller on a CPU that other tasks are queueing for loses twice. Each yield hands the CPU to
 // another task for a whole time slice, while a sleeping worker that a request wakes would preempt
 // it, so its clients wait longer than if it slept. And the CPU it keeps busy looks taken to the
-// scheduler, which would otherwise wake a queued sibling there. So a worker polls only while the
-// machine has no more runnable tasks than CPUs (the reader included); reading the count costs
-// about a microsecond, once a millisecond at most.
+// scheduler, which would otherwise wake a queued sibling there: even without yielding, a poller
+// beside a sibling that shares a core with the client answers faster than that sibling and draws
+// the client's requests to itself. So a worker polls only while the machine has had no more
+// runnable tasks than CPUs lately (the reader included); reading the count costs about a
+// microsecond, once a millisecond at most.
 bool IoPoller::crowded(int64_t now) {
     if (!loadavg_ || now - crowd_checked_at_ < kCrowdCheckNs) return crowded_;
     crowd_checked_at_ = now;
@@ -168,7 +170,8 @@ bool IoPoller::crowded(int64_t now) {
     const auto running =
         n > 0 ? running_tasks_from_loadavg(std::string_view(buf, static_cast<size_t>(n)))
               : std::nullopt;
-    return crowded_ = running && *running > cpus_;
+    if (!running) return crowded_;
+    return crowded_ = crowd_score_.add(*running > cpus_);
 }
 
 void IoPoller::run(Driver& driver) {

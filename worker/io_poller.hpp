@@ -21,6 +21,26 @@ namespace minid {
 // The running-task count of a /proc/loadavg line ("0.52 0.58 0.59 3/187 12345" -> 3).
 std::optional<long> running_tasks_from_loadavg(std::string_view text);
 
+// Smooths samples of "more tasks runnable than CPUs" (one a millisecond at most): a kernel thread
+// that runs for a moment must not stop polling, a sibling or client that keeps queueing must.
+// An average over about the last 8 samples; crowded above 1/4, so 3 crowded samples in a row
+// stop polling and about 11 clear ones resume it.
+class CrowdScore {
+  public:
+    // Adds a sample; true while the machine counts as crowded.
+    bool add(bool crowded_now) {
+        const int target = crowded_now ? kOne : 0;
+        score_ = primed_ ? score_ + (target - score_) / 8 : target;
+        primed_ = true;
+        return score_ > kOne / 4;
+    }
+
+  private:
+    static constexpr int kOne = 1 << 16;
+    int score_ = 0;
+    bool primed_ = false;  // the first sample stands alone
+};
+
 class IoPoller {
   public:
     // Something registered for readiness: level-triggered EPOLLIN/EPOLLOUT, plus EPOLLERR/EPOLLHUP
@@ -85,8 +105,8 @@ class IoPoller {
     int wait(int timeout_ms);
     // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
     int poll(int64_t start);
-    // Whether more tasks are runnable than there are CPUs (the running count of /proc/loadavg,
-    // read at most once per kCrowdCheckNs).
+    // Whether more tasks are runnable than there are CPUs, lately (the running count of
+    // /proc/loadavg, read at most once per kCrowdCheckNs, smoothed by CrowdScore).
     bool crowded(int64_t now);
 
     uv_loop_t* loop_;
@@ -101,7 +121,8 @@ class IoPoller {
     UniqueFd loadavg_;            // /proc/loadavg; unset if it cannot be read (then never crowded)
     long cpus_ = 0;               // online CPUs
     int64_t crowd_checked_at_ = INT64_MIN / 2;
-    bool crowded_ = false;  // verdict of the last check
+    CrowdScore crowd_score_;
+    bool crowded_ = false;  // verdict after the last sample
 };
 
 }  // namespace minid

@@ -282,10 +282,30 @@ TEST_F(IoPollerTest, DoesNotPollWhileMoreTasksAreRunnableThanCpus) {
     loadavg_.set_running(4096);
     const double crowded = cpu_ms_for_events(*poller_, {2ms, 150ms});
     EXPECT_LT(crowded, 8.0) << "polled while more tasks were runnable than there are CPUs";
-    // Once the queue clears, polling resumes (the count is read at most once a millisecond).
+    // Once the queue clears, polling resumes: the count is read at most once a millisecond, and
+    // it takes about 11 clear readings (CrowdScore), which 15 events 2 ms apart provide.
     loadavg_.set_running(1);
+    cpu_ms_for_events(*poller_, std::vector<std::chrono::milliseconds>(15, 2ms));
     const double alone = cpu_ms_for_events(*poller_, {2ms, 150ms});
     EXPECT_GT(alone, 10.0) << "did not poll again once the CPUs were free";
+}
+
+TEST(CrowdScore, AMomentaryCrowdIsIgnoredAndASustainedOneCounts) {
+    CrowdScore first;
+    EXPECT_TRUE(first.add(true)) << "the first sample stands alone";
+
+    CrowdScore s;
+    EXPECT_FALSE(s.add(false));
+    // A kernel thread waking now and then: one crowded reading in 20.
+    for (int i = 0; i < 100; ++i) EXPECT_FALSE(s.add(i % 20 == 0)) << i;
+    // Tasks that keep queueing: the third crowded reading in a row counts.
+    EXPECT_FALSE(s.add(true));
+    EXPECT_FALSE(s.add(true));
+    EXPECT_TRUE(s.add(true));
+    for (int i = 0; i < 60; ++i) EXPECT_TRUE(s.add(true));
+    // And it takes 11 clear readings to count as clear again.
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(s.add(false)) << i;
+    EXPECT_FALSE(s.add(false));
 }
 
 TEST(RunningTasks, AreReadFromTheFourthFieldOfLoadavg) {
