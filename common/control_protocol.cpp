@@ -55,8 +55,7 @@ double round1(double v) {
 
 // The cumulative counters that workers, totals and exited workers all carry, under the same
 // names: written and read in one place.
-template <typename C>
-void put_counters(Json& j, const C& c) {
+void put_counters(Json& j, const Counters& c) {
     j["requests"] = c.requests;
     j["connections_total"] = c.connections_total;
     j["bytes_in"] = c.bytes_in;
@@ -64,8 +63,7 @@ void put_counters(Json& j, const C& c) {
     for (int i = 0; i < 5; ++i) j[kClassNames[i]] = c.status_class[i];
 }
 
-template <typename C>
-void get_counters(const Json& j, C& c) {
+void get_counters(const Json& j, Counters& c) {
     c.requests = get_u64(j, "requests");
     c.connections_total = get_u64(j, "connections_total");
     c.bytes_in = get_u64(j, "bytes_in");
@@ -196,17 +194,22 @@ bool LineBuffer::overflowed() const {
     return buffered() > max_line_;
 }
 
+Counters& Counters::operator+=(const Counters& other) {
+    requests += other.requests;
+    connections_total += other.connections_total;
+    bytes_in += other.bytes_in;
+    bytes_out += other.bytes_out;
+    for (int i = 0; i < 5; ++i) status_class[i] += other.status_class[i];
+    return *this;
+}
+
 StatusTotals compute_totals(const std::vector<WorkerStatus>& workers) {
     StatusTotals t;
     for (const auto& w : workers) {
         ++t.workers;
-        t.requests += w.requests;
+        t += w;
         t.rps += w.rps;
         t.connections_active += w.connections_active;
-        t.connections_total += w.connections_total;
-        t.bytes_in += w.bytes_in;
-        t.bytes_out += w.bytes_out;
-        for (int i = 0; i < 5; ++i) t.status_class[i] += w.status_class[i];
         t.rss_bytes += w.rss_bytes.value_or(0);
     }
     t.rps = round1(t.rps);

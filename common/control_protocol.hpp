@@ -80,34 +80,37 @@ class LineBuffer {
 
 // --- status ---
 
-struct WorkerStatus {
+// The counters that only grow while a worker lives: one worker's, the live workers' sum, or the
+// sum of the workers that have exited.
+struct Counters {
+    uint64_t requests = 0;
+    uint64_t connections_total = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    uint64_t status_class[5] = {};  // 1xx..5xx
+
+    Counters& operator+=(const Counters& other);
+    bool operator==(const Counters&) const = default;
+};
+
+struct WorkerStatus : Counters {
     pid_t pid = 0;
     int slot = -1;
     uint64_t generation = 0;
     std::string state;  // starting, serving, draining
     uint64_t uptime_s = 0;
-    uint64_t requests = 0;
     double rps = 0;  // requests per second over the last ~5 s
     uint64_t connections_active = 0;
-    uint64_t connections_total = 0;
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    uint64_t status_class[5] = {};             // 1xx..5xx
     std::optional<uint64_t> rss_bytes;         // nullopt: /proc unreadable (worker just exited)
     std::optional<uint64_t> heartbeat_age_ms;  // nullopt: no heartbeat yet
 
     bool operator==(const WorkerStatus&) const = default;
 };
 
-struct StatusTotals {
+struct StatusTotals : Counters {
     unsigned workers = 0;
-    uint64_t requests = 0;
     double rps = 0;
     uint64_t connections_active = 0;
-    uint64_t connections_total = 0;
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    uint64_t status_class[5] = {};
     uint64_t rss_bytes = 0;
 
     bool operator==(const StatusTotals&) const = default;
@@ -115,13 +118,8 @@ struct StatusTotals {
 
 // Counters of the workers that have exited since the master started: a worker's own counters
 // end with it, so the totals since start are StatusTotals plus these.
-struct ExitedTotals {
+struct ExitedTotals : Counters {
     uint64_t workers = 0;
-    uint64_t requests = 0;
-    uint64_t connections_total = 0;
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    uint64_t status_class[5] = {};
 
     bool operator==(const ExitedTotals&) const = default;
 };

@@ -68,18 +68,20 @@ Row totals_row(const control::StatusTotals& t) {
 
 // The cumulative columns since the master started: the live workers plus those that exited.
 Row since_start_row(const control::StatusTotals& t, const control::ExitedTotals& e) {
+    control::Counters all = t;
+    all += e;
     return {"since start",
             "",
             "",
             "",
-            std::to_string(t.requests + e.requests),
+            std::to_string(all.requests),
             "",
             "",
-            format_bytes(t.bytes_out + e.bytes_out),
-            std::to_string(t.status_class[1] + e.status_class[1]),
-            std::to_string(t.status_class[2] + e.status_class[2]),
-            std::to_string(t.status_class[3] + e.status_class[3]),
-            std::to_string(t.status_class[4] + e.status_class[4]),
+            format_bytes(all.bytes_out),
+            std::to_string(all.status_class[1]),
+            std::to_string(all.status_class[2]),
+            std::to_string(all.status_class[3]),
+            std::to_string(all.status_class[4]),
             ""};
 }
 

@@ -24,8 +24,7 @@ using RssReader = std::function<std::optional<uint64_t>(pid_t)>;
 
 // Adds a worker's cumulative counters (requests, connections, bytes, responses by class) from
 // its stats slot to `into`: a WorkerStatus, or the master's record of exited workers.
-template <typename Counters>
-void add_slot_counters(Counters& into, const WorkerSlot& slot) {
+inline void add_slot_counters(control::Counters& into, const WorkerSlot& slot) {
     constexpr auto r = std::memory_order_relaxed;
     into.requests += slot.requests.load(r);
     into.connections_total += slot.connections_total.load(r);
