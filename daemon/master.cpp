@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "common/log.hpp"
 #include "common/worker_protocol.hpp"
 #include "daemon/control_status.hpp"
+#include "daemon/cpu_quota.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "daemon/worker_spawn.hpp"
 
@@ -59,6 +61,24 @@ Result<UniqueFd> make_config_memfd(const std::string& text) {
         0)
         return make_error(sys_error("fcntl(F_ADD_SEALS)", "config memfd", errno));
     return fd;
+}
+
+// A polling worker spends CPU time while it waits. Under a cgroup CPU quota (systemd's
+// CPUQuota=, a container's CPU limit) of less than one CPU per worker that time is taken from
+// requests: the kernel throttles the whole service for the rest of each period once the quota
+// is gone. So such a generation's workers sleep when idle, whatever busy_poll says.
+Config config_for_workers(const Config& config, unsigned workers, uint64_t generation) {
+    Config c = config;
+    if (config.busy_poll.count() == 0) return c;
+    const auto quota = current_cpu_quota();
+    if (!quota || quota->cpus >= static_cast<double>(workers)) return c;
+    c.busy_poll = std::chrono::microseconds{0};
+    char cpus[32];
+    std::snprintf(cpus, sizeof cpus, "%.2f", quota->cpus);
+    log::notice("generation ", generation,
+                ": busy polling is off: the CPU quota of this cgroup is ", cpus, " CPU (",
+                quota->source, "), less than one CPU for each of ", workers, " worker(s)");
+    return c;
 }
 
 }  // namespace
@@ -201,7 +221,8 @@ int Master::run() {
 Status Master::launch_generation(Config config) {
     auto gen = std::make_unique<Generation>();
     gen->number = ++last_generation_;
-    auto fd = make_config_memfd(config.serialize());
+    auto fd =
+        make_config_memfd(config_for_workers(config, target_workers_, gen->number).serialize());
     if (!fd) return make_error(fd.error());
     gen->config_fd = std::move(fd).value();
     gen->target = target_workers_;

@@ -162,6 +162,35 @@ check "a new generation of workers replaced the old one" \
 	test -n "$new_workers" -a -z "$(comm -12 <(echo "$workers") <(echo "$new_workers"))"
 info "workers now $(oneline "$new_workers"); status: $(prop minid.service StatusText)"
 
+# --- CPU quota -------------------------------------------------------------------------------
+# Under CPUQuota= below one CPU per worker, workers must not poll: the master says so.
+check "systemctl set-property --runtime minid.service CPUQuota=50%" \
+	systemctl set-property --runtime minid.service CPUQuota=50%
+cg=$(prop minid.service ControlGroup)
+quota_file=
+for f in "/sys/fs/cgroup$cg/cpu.max" "/sys/fs/cgroup/cpu,cpuacct$cg/cpu.cfs_quota_us" \
+	"/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us"; do
+	[ -f "$f" ] && quota_file=$f && break
+done
+if [ -n "$quota_file" ] && grep -q '^[0-9]' "$quota_file"; then
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	check "reload under the quota" systemctl reload minid.service
+	check "the journal says the new workers do not poll, and why" grep -q \
+		"busy polling is off: the CPU quota of this cgroup is 0.50 CPU ($quota_file)" \
+		<<<"$(journalctl -u minid.service --since="$since" --no-pager)"
+	check "serving under the quota" test "$(get http://127.0.0.1/)" = 200
+else
+	info "skipped the quota checks: CPUQuota= does not reach the cgroup here" \
+		"(${quota_file:-no cpu.max or cpu.cfs_quota_us}: $(cat "$quota_file" 2>/dev/null))"
+fi
+check "systemctl set-property --runtime minid.service CPUQuota=" \
+	systemctl set-property --runtime minid.service CPUQuota=
+sleep 1 # --since has a resolution of one second: leave the earlier reload's second behind
+since=$(date '+%Y-%m-%d %H:%M:%S')
+check "reload without the quota" systemctl reload minid.service
+check "the journal says nothing about polling then" test -z \
+	"$(journalctl -u minid.service --since="$since" --no-pager | grep 'busy polling')"
+
 # --- upgrade: reinstalling runs postinst's reload path ---------------------------------------
 workers=$new_workers
 start_load
