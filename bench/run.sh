@@ -10,7 +10,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_LIB="$BENCH_DIR/lib"
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
-ALL_LOADS=(hey keepalive close big idle reload spread)
+ALL_LOADS=(hey keepalive close big idle reload spread capped)
 
 usage() {
     cat <<'EOF'
@@ -23,7 +23,8 @@ usage: bench/run.sh [options]
                       the first six; nginx-deferred is nginx with "listen ... deferred", i.e.
                       TCP_DEFER_ACCEPT like minid's default; minid-nopoll is minid with
                       busy_poll = 0, minid-quickack with delayed_ack = off)
-  --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread (default all)
+  --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread,capped (default
+                      all; capped needs root and a cgroup with the cpu controller)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)
   --close-tool T      ab (default) or wrk (wrk -H 'Connection: close') for the close load
@@ -38,7 +39,7 @@ EOF
 
 # ---- options ---------------------------------------------------------------------------------
 ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS=""
-SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread" SKIP=""
+SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
     case "$1" in
@@ -78,6 +79,8 @@ else
     RELOADS=${RELOADS:-20} RELOAD_GAP=${RELOAD_GAP:-0.5}
     SPREAD_SECS=10 IDLE_HOLD_MAX=120
 fi
+# The capped load's CPU quota per 100 ms period: 50000 = half a CPU.
+CAPPED_QUOTA_US=${CAPPED_QUOTA_US:-50000}
 # Connection spread is about how the kernel hands connections to 2 workers: give them both CPUs.
 SPREAD_CPUS=${SPREAD_CPUS:-0,1}
 MAX_BUSY=${MAX_BUSY:-15} MAX_LOADAVG=${MAX_LOADAVG:-1.0}
@@ -98,6 +101,8 @@ source "$BENCH_LIB/common.sh"
 source "$BENCH_LIB/servers.sh"
 # shellcheck source=lib/loads.sh
 source "$BENCH_LIB/loads.sh"
+# shellcheck source=lib/cgroup.sh
+source "$BENCH_LIB/cgroup.sh"
 
 APT_UPDATED=0
 apt_install() {
@@ -164,6 +169,8 @@ cleanup() {
     for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     server_stop_all
     for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    # A capped load's cgroup left behind by an interruption (empty now that its server is gone).
+    [[ -z "${CG_BASE:-}" ]] || rmdir "$CG_BASE/minid-bench-$$-"* 2>/dev/null || true
     if ((KEEP_TMP)); then log "temp dir kept: $BENCH_TMP"; else rm -rf "$BENCH_TMP"; fi
     exit "$rc"
 }
@@ -172,6 +179,12 @@ trap 'exit 130' INT TERM
 
 check_machine_idle
 ensure_tools
+
+if [[ " ${SELECTED_LOADS[*]} " == *" capped "* ]] && ! cg_find 2>"$BENCH_TMP/cgroup.err"; then
+    warn "capped load skipped: $(cat "$BENCH_TMP/cgroup.err")"
+    for i in "${!SELECTED_LOADS[@]}"; do [[ "${SELECTED_LOADS[i]}" == capped ]] && unset "SELECTED_LOADS[i]"; done
+    SELECTED_LOADS=("${SELECTED_LOADS[@]}")
+fi
 
 DOCROOT="$BENCH_TMP/root"
 mkdir -p "$DOCROOT"
@@ -232,7 +245,8 @@ done
     echo "client_cpus $CLIENT_CPUS"
     echo "spread_cpus $SPREAD_CPUS"
     echo "close_tool $CLOSE_TOOL"
-    echo "sizes hey -n $HEY_N -c $HEY_C ($HEY_REPEAT bursts per round) | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s"
+    echo "capped_quota_us $CAPPED_QUOTA_US"
+    echo "sizes hey -n $HEY_N -c $HEY_C ($HEY_REPEAT bursts per round) | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s | capped wrk -c $WRK_C -d ${WRK_SECS}s, CPU quota ${CAPPED_QUOTA_US} us per 100 ms"
     echo "machine $(nproc) CPUs, $(uname -r), nofile $NOFILE"
     for key in "${STARTED[@]}"; do echo "version $key $(server_version "$key")"; done
     echo "version wrk $(wrk -v 2>&1 | head -1)"
@@ -259,7 +273,7 @@ REPORT="$OUT_DIR/results-$STAMP.md"
 "$PY" "$BENCH_LIB/report.py" --results "$RESULTS_TSV" --meta "$LOG_DIR/meta.txt" \
     --warnings "$WARNINGS_TXT" --chart "$OUT_DIR/chart.png" --chart-dir "$LOG_DIR" >"$REPORT"
 # minid against each other server within the same round, when there is anything to pair.
-if paired=$("$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" --loads keepalive:rps,close:rps,hey:rps,big:mb_s \
+if paired=$("$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" --loads keepalive:rps,close:rps,hey:rps,big:mb_s,capped:rps \
     2>/dev/null); then
     {
         printf '\n## Paired per-round ratios\n\nminid divided by each server within the same round (hey: the same burst), median (range) and rounds won; CPU time and latency: below 1 is better. See README.\n\n'

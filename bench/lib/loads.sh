@@ -1,4 +1,4 @@
-# The seven loads of bench/run.sh, one function each: load_NAME ROUND KEY runs one load against
+# The eight loads of bench/run.sh, one function each: load_NAME ROUND KEY runs one load against
 # one running server instance and records its figures. Sourced by run.sh; the sizes (HEY_N,
 # WRK_SECS, ...) are set there, --quick makes them small.
 
@@ -223,6 +223,36 @@ load_spread() {
             "$(awk '{ t += $2; if ($2 > m) m = $2 } END { if (t > 0) printf "%.0f\n", 100 * m / t; else print "nan" }' <<<"$conns")"
     fi
     record_kv "$round" spread "$key" < <(parse wrk "$out" | grep -E '^(rps|p99_ms|errors) ')
+}
+
+# 8. keep-alive with a fresh instance held to a CPU quota (CAPPED_QUOTA_US per 100 ms, half a
+# CPU by default), so that the server, not the client on the other core, limits the rate: the
+# figure is requests per half CPU-second of the server. "throttled" is the share of the quota
+# periods in which the server used up its quota; well below 100% the client was the limit.
+load_capped() {
+    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-capped" port out cg p0 t0 p1 t1 pct
+    port=$((${SERVER_BASE_PORT[$name]} + 200))
+    out=$(raw_log "$round" capped "$key")
+    cg=$(cg_make "$CG_BASE" "minid-bench-$$-$k2" "$CAPPED_QUOTA_US" 100000) || {
+        warn "capped: cannot make a cgroup for $key under $CG_BASE"
+        return 0
+    }
+    if ! SRV_CGROUP="$cg" server_start "$k2" "$name" "$WORKERS" "$port"; then
+        warn "capped: $name did not start in $cg"
+        cg_remove "$cg"
+        return 0
+    fi
+    read -r p0 t0 < <(cg_stat "$cg")
+    run_wrk "$out" "$WRK_SECS" "$WRK_C" /hello.txt "$port"
+    read -r p1 t1 < <(cg_stat "$cg")
+    server_stop "$k2"
+    cg_remove "$cg"
+    record_kv "$round" capped "$key" < <(parse wrk "$out" | grep -E '^(rps|p50_ms|p99_ms|max_ms|errors) ')
+    pct=$(awk -v p=$((p1 - p0)) -v t=$((t1 - t0)) 'BEGIN { if (p > 0) printf "%.0f\n", 100 * t / p; else print "nan" }')
+    record "$round" capped "$key" throttled_pct "$pct"
+    if [[ "$pct" == nan ]] || ((pct < 80)); then
+        warn "capped: $key ran out of its quota in only ${pct}% of the periods: the client, not the server, may have set its rate"
+    fi
 }
 
 # minid counts requests and connections per worker: read them from minidctl status --json, or

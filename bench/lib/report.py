@@ -142,9 +142,11 @@ class Report:
             rss_mib = [v / 1024 for v in r.nums("idle", s, "rss_per_worker_kib")]
             reload_fail = count(r.nums("reload", s, "errors")) if r.nums("reload", s, "errors") else "–"
             rows.append([s, spread(r.nums("keepalive", s, "rps")), self.pct_of_nginx("keepalive", s, "rps"),
+                         spread(r.nums("capped", s, "rps")), self.pct_of_nginx("capped", s, "rps"),
                          hey, spread(r.nums("close", s, "rps")), spread(r.nums("big", s, "mb_s")),
                          spread(rss_mib), spread(r.nums("keepalive", s, "cpu_us_per_req")), reload_fail])
-        self.add(table(["server", "keep-alive RPS", "% of nginx", "hey RPS; p99 ms",
+        self.add(table(["server", "keep-alive RPS", "% of nginx", "keep-alive RPS, server at a CPU quota",
+                        "at the quota: % of nginx", "hey RPS; p99 ms",
                         "one conn per request RPS", "1 MiB MB/s", "RSS per worker process MiB",
                         "CPU µs/req keep-alive", "reload: failed requests"], rows, drop_empty=True))
         self.add()
@@ -226,6 +228,31 @@ class Report:
                         "CPU % per worker", "busiest worker CPU %", "RPS", "errors"], rows))
         self.add()
 
+    def capped(self):
+        r = self.r
+        if not r.has("capped"):
+            return
+        quota = number(self.meta.get("capped_quota_us", "")) or 50000
+        cpus = f"{quota / 100000:.2g}"
+        self.add("## 8. Keep-alive with the server at a CPU quota\n")
+        self.add(f"A fresh instance of each server in a cgroup of its own, with a CPU quota of {cpus} CPU "
+                 f"({quota:.0f} µs per 100 ms period), under `wrk -t1 -c{self.meta.get('wrk_c', '50')}` on the "
+                 "other core. Here the server, not the client, sets the rate: RPS is what the server does "
+                 f"with {cpus} CPU-second per second. \"Throttled\" is the share of the periods in which the "
+                 "server used up its quota (100%: it was the limit throughout). minid turns its busy "
+                 "polling off under a quota of less than one CPU per worker.\n")
+        rows = []
+        for s in r.servers:
+            if not r.nums("capped", s, "rps"):
+                continue
+            rows.append([s, spread(r.nums("capped", s, "rps")), self.pct_of_nginx("capped", s, "rps"),
+                         spread(r.nums("capped", s, "p50_ms")), spread(r.nums("capped", s, "p99_ms")),
+                         spread(r.nums("capped", s, "max_ms")), count(r.nums("capped", s, "errors")),
+                         count(r.nums("capped", s, "throttled_pct"))])
+        self.add(table(["server", "RPS", "% of nginx", "p50 ms", "p99 ms", "max ms", "errors",
+                        "throttled %"], rows))
+        self.add()
+
     def cpu_table(self):
         r = self.r
         if not any(r.has(load) for load in ("hey", "keepalive", "close", "big")):
@@ -265,6 +292,7 @@ class Report:
         self.idle()
         self.reload()
         self.spread_load()
+        self.capped()
         self.cpu_table()
         self.add("## Warnings\n")
         self.add("\n".join(f"- {w}" for w in self.warnings) if self.warnings else "none")
@@ -279,6 +307,7 @@ class Report:
 
 CHART_PANELS = [
     ("keepalive", "rps", "keep-alive RPS (wrk)"),
+    ("capped", "rps", "keep-alive RPS, server at a CPU quota (wrk)"),
     ("hey", "rps", "hey RPS"),
     ("close", "rps", "one connection per request RPS"),
     ("big", "mb_s", "1 MiB file MB/s"),

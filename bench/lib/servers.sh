@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034 # SRV_PORT is read by loads.sh
 declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
 
-# Base port per server; the 2-worker instances use base + 100.
+# Base port per server; the 2-worker instances use base + 100, the capped ones base + 200.
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
@@ -171,9 +171,13 @@ server_start() {
     # Own session: lighttpd's master signals its workers with kill(0, ...), which would otherwise
     # hit this script too. (setsid does not fork here: a background subshell is no group leader,
     # so $! stays the server's pid.)
+    # With SRV_CGROUP set, the server starts inside that cgroup (the capped load): the subshell
+    # moves itself there before it becomes the server, so every process of it is counted.
     # shellcheck disable=SC2086 # the command line is a word list built above
-    (cd "$BENCH_LIB" && BENCH_DOCROOT="$DOCROOT" exec setsid taskset -c "$cpus" $cmd) \
-        </dev/null >>"$dir/stderr.log" 2>&1 &
+    (
+        if [[ -n "${SRV_CGROUP:-}" ]]; then echo "$BASHPID" >"$SRV_CGROUP/cgroup.procs" || exit 97; fi
+        cd "$BENCH_LIB" && BENCH_DOCROOT="$DOCROOT" exec setsid taskset -c "$cpus" $cmd
+    ) </dev/null >>"$dir/stderr.log" 2>&1 &
     pid=$!
     SRV_PID[$key]=$pid SRV_PORT[$key]=$port SRV_NAME[$key]=$name SRV_CONF[$key]=$conf SRV_DIR[$key]=$dir
     if ! wait_http "http://127.0.0.1:$port/hello.txt" "Hello, world!" "$pid" 10; then
