@@ -7,6 +7,7 @@
 
 #include "worker/http/etag.hpp"
 #include "worker/http/mime_types.hpp"
+#include "worker/http/response_head.hpp"
 
 namespace minid::http {
 
@@ -38,6 +39,8 @@ std::shared_ptr<CachedFile> load_cached_file(std::string key, std::string_view o
     f->etag = make_etag(f->mtime, f->size);
     format_http_date(f->mtime, f->last_modified);
     f->content_type = mime_type_for(f->open_path);
+    ResponseHead::format_entity_fields(f->full_fields, f->content_type, f->size,
+                                       f->last_modified_text(), f->etag);
     if (f->size <= max_in_memory && read_whole(opened.fd.get(), f->size, f->body)) {
         f->in_memory = true;
     } else {

@@ -41,6 +41,22 @@ void ResponseHead::field(std::string_view name, uint64_t value) {
     out_.append("\r\n");
 }
 
+void ResponseHead::entity_fields(std::string_view content_type, uint64_t length,
+                                 std::string_view last_modified, std::string_view etag) {
+    field("Content-Type", content_type);
+    field("Content-Length", length);
+    field("Last-Modified", last_modified);
+    field("ETag", etag);
+    field("Accept-Ranges", "bytes");
+}
+
+void ResponseHead::format_entity_fields(std::string& out, std::string_view content_type,
+                                        uint64_t length, std::string_view last_modified,
+                                        std::string_view etag) {
+    out.clear();
+    ResponseHead(out).entity_fields(content_type, length, last_modified, etag);
+}
+
 void ResponseHead::content_range(uint64_t first, uint64_t last, uint64_t size) {
     out_.append("Content-Range: bytes ");
     append_number(first);

@@ -216,12 +216,12 @@ class StaticFileHandler final : public StaticHandler {
         out.status = partial ? 206 : 200;
         ResponseHead h(out.head, out.status);
         common_fields(h, now);
-        h.field("Content-Type", f.content_type);
-        h.field("Content-Length", length);
-        h.field("Last-Modified", f.last_modified_text());
-        h.field("ETag", f.etag);
-        h.field("Accept-Ranges", "bytes");
-        if (partial) h.content_range(range.first, range.last, f.size);
+        if (partial) {
+            h.entity_fields(f.content_type, length, f.last_modified_text(), f.etag);
+            h.content_range(range.first, range.last, f.size);
+        } else {
+            h.fields(f.full_fields);
+        }
         connection_field(h, d, out);
         h.finish();
 

@@ -9,6 +9,15 @@ namespace minid::http {
 
 namespace {
 
+// The first of `chars` in `s`, or npos. std::string_view::find_first_of calls memchr on the
+// set once per byte of `s`: a tenth of the worker's request parsing, for a short target.
+size_t find_any(std::string_view s, std::string_view chars) noexcept {
+    for (size_t i = 0; i < s.size(); ++i)
+        for (const char c : chars)
+            if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
 // Strips "http://authority" or "https://authority"; false if `target` is neither that nor
 // origin-form. `*rest` becomes what follows the authority (may be "" or start with '?').
 bool split_absolute_form(std::string_view target, std::string_view* rest) {
@@ -20,7 +29,7 @@ bool split_absolute_form(std::string_view target, std::string_view* rest) {
     } else {
         return false;
     }
-    const size_t end = after.find_first_of("/?#");
+    const size_t end = find_any(after, "/?#");
     if (end == 0 || after.empty()) return false;  // empty authority
     *rest = end == std::string_view::npos ? std::string_view{} : after.substr(end);
     return true;
@@ -45,7 +54,7 @@ TargetPath TargetDecoder::decode(std::string_view target) {
             return r;
         }
     }
-    const size_t qpos = rest.find_first_of("?#");
+    const size_t qpos = find_any(rest, "?#");
     const std::string_view raw_path = rest.substr(0, qpos);
     if (qpos != std::string_view::npos && rest[qpos] == '?') {
         r.has_query = true;

@@ -34,6 +34,10 @@ TEST_F(CachedFileTest, SmallFileIsReadIntoMemory) {
     EXPECT_EQ(f->etag, "\"2ebc98a1-6\"");
     EXPECT_EQ(f->last_modified_text(), "Sun, 06 Nov 1994 08:49:37 GMT");
     EXPECT_EQ(f->content_type, "text/css; charset=utf-8");
+    EXPECT_EQ(f->full_fields,
+              "Content-Type: text/css; charset=utf-8\r\nContent-Length: 6\r\n"
+              "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag: \"2ebc98a1-6\"\r\n"
+              "Accept-Ranges: bytes\r\n");
 }
 
 TEST_F(CachedFileTest, LargeFileKeepsItsFd) {

@@ -32,5 +32,23 @@ TEST(ResponseHead, KeepsCapacityAcrossResponses) {
     EXPECT_EQ(out.capacity(), cap);
 }
 
+TEST(ResponseHead, EntityFieldsFormattedOnceAreTheSameBytesAsFieldByField) {
+    constexpr std::string_view kExpected =
+        "Content-Type: text/plain\r\nContent-Length: 13\r\n"
+        "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag: \"x-d\"\r\nAccept-Ranges: bytes\r\n";
+    std::string kept = "stale";
+    ResponseHead::format_entity_fields(kept, "text/plain", 13, "Sun, 06 Nov 1994 08:49:37 GMT",
+                                       "\"x-d\"");
+    EXPECT_EQ(kept, kExpected);
+
+    std::string direct, appended;
+    ResponseHead a(direct, 200);
+    a.entity_fields("text/plain", 13, "Sun, 06 Nov 1994 08:49:37 GMT", "\"x-d\"");
+    ResponseHead b(appended, 200);
+    b.fields(kept);
+    EXPECT_EQ(direct, appended);
+    EXPECT_EQ(direct, std::string("HTTP/1.1 200 OK\r\n") + std::string(kExpected));
+}
+
 }  // namespace
 }  // namespace minid::http

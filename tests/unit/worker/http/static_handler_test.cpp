@@ -192,6 +192,10 @@ TEST_F(HandlerTest, SingleRangeGives206) {
     EXPECT_EQ(status_line(resp.head), "HTTP/1.1 206 Partial Content");
     EXPECT_EQ(field(resp.head, "Content-Range"), "bytes 0-4/11");
     EXPECT_EQ(field(resp.head, "Content-Length"), "5");
+    EXPECT_EQ(field(resp.head, "Content-Type"), "text/plain; charset=utf-8");
+    EXPECT_EQ(field(resp.head, "Last-Modified"), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(field(resp.head, "ETag"), kHelloEtag);
+    EXPECT_EQ(field(resp.head, "Accept-Ranges"), "bytes");
     EXPECT_EQ(body_of(resp), "hello");
     r.range = "bytes=-5";
     EXPECT_EQ(body_of(run(r)), "world");
