@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/trim.hpp"
+
 #if INI_HANDLER_LINENO
 #error "minid's inih handler expects the 4-argument ini_handler (INI_HANDLER_LINENO=0)"
 #endif
@@ -21,12 +23,6 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 bool is_space(char c) {
     return std::isspace(static_cast<unsigned char>(c)) != 0;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
 }
 
 // inih's find_chars_or_comment(): the first of `chars`, or a ';' or '#' after whitespace.

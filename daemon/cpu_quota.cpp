@@ -5,20 +5,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <charconv>
 #include <vector>
 
+#include "common/trim.hpp"
 #include "common/unique_fd.hpp"
 
 namespace minid {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
 
 std::optional<long long> to_number(std::string_view s) {
     long long v = 0;

@@ -228,31 +228,6 @@ class Report:
                         "CPU % per worker", "busiest worker CPU %", "RPS", "errors"], rows))
         self.add()
 
-    def capped(self):
-        r = self.r
-        if not r.has("capped"):
-            return
-        quota = number(self.meta.get("capped_quota_us", "")) or 50000
-        cpus = f"{quota / 100000:.2g}"
-        self.add("## 8. Keep-alive with the server at a CPU quota\n")
-        self.add(f"A fresh instance of each server in a cgroup of its own, with a CPU quota of {cpus} CPU "
-                 f"({quota:.0f} µs per 100 ms period), under `wrk -t1 -c{self.meta.get('wrk_c', '50')}` on the "
-                 "other core. Here the server, not the client, sets the rate: RPS is what the server does "
-                 f"with {cpus} CPU-second per second. \"Throttled\" is the share of the periods in which the "
-                 "server used up its quota (100%: it was the limit throughout). minid turns its busy "
-                 "polling off under a quota of less than one CPU per worker.\n")
-        rows = []
-        for s in r.servers:
-            if not r.nums("capped", s, "rps"):
-                continue
-            rows.append([s, spread(r.nums("capped", s, "rps")), self.pct_of_nginx("capped", s, "rps"),
-                         spread(r.nums("capped", s, "p50_ms")), spread(r.nums("capped", s, "p99_ms")),
-                         spread(r.nums("capped", s, "max_ms")), count(r.nums("capped", s, "errors")),
-                         count(r.nums("capped", s, "throttled_pct"))])
-        self.add(table(["server", "RPS", "% of nginx", "p50 ms", "p99 ms", "max ms", "errors",
-                        "throttled %"], rows))
-        self.add()
-
     def cpu_table(self):
         r = self.r
         if not any(r.has(load) for load in ("hey", "keepalive", "close", "big")):
@@ -292,7 +267,16 @@ class Report:
         self.idle()
         self.reload()
         self.spread_load()
-        self.capped()
+        quota = number(m.get("capped_quota_us", "")) or 50000
+        cpus = f"{quota / 100000:.2g}"
+        self.latency_load("capped", "8. Keep-alive with the server at a CPU quota",
+                          f"A fresh instance of each server in a cgroup of its own, with a CPU quota of "
+                          f"{cpus} CPU ({quota:.0f} µs per 100 ms period), under `wrk -t1 -c{m.get('wrk_c', '50')}` "
+                          "on the other core. Here the server, not the client, sets the rate: RPS is what "
+                          f"the server does with {cpus} CPU-second per second. \"Throttled\" is the share of "
+                          "the periods in which the server used up its quota (100%: it was the limit "
+                          "throughout). minid turns its busy polling off under a quota of less than one "
+                          "CPU per worker.", cpu="throttled_pct", cpu_label="throttled %")
         self.cpu_table()
         self.add("## Warnings\n")
         self.add("\n".join(f"- {w}" for w in self.warnings) if self.warnings else "none")
