@@ -41,6 +41,10 @@ void append_quoted_or_dash(std::string& out, std::string_view s) {
 
 void append_peer(std::string& out, const sockaddr* peer) {
     char text[INET6_ADDRSTRLEN] = "-";
+    if (peer == nullptr) {
+        out += text;
+        return;
+    }
     if (peer->sa_family == AF_INET) {
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, text,
                   sizeof text);
@@ -54,6 +58,12 @@ void append_peer(std::string& out, const sockaddr* peer) {
 }
 
 }  // namespace
+
+std::string AccessLog::peer_text(const sockaddr* peer) {
+    std::string s;
+    append_peer(s, peer);
+    return s;
+}
 
 Result<AccessLog> AccessLog::open(const std::string& target) {
     AccessLog log;

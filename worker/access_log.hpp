@@ -20,8 +20,6 @@ class AccessLog {
     // target: "stdout", "off", or an absolute path (opened O_APPEND, created 0640).
     static Result<AccessLog> open(const std::string& target);
 
-    bool enabled() const { return enabled_; }
-
     // Appends one line; flush() writes the batch.
     void append(const sockaddr* peer, std::time_t now, const http::Request& req, int status,
                 uint64_t body_bytes);
@@ -30,6 +28,8 @@ class AccessLog {
     void flush();
     // Reopens a file target (SIGUSR1). Keeps the old fd if the reopen fails.
     Status reopen();
+    // The peer's address as the log shows it ("192.0.2.1", "2001:db8::1", "unix:", "-").
+    static std::string peer_text(const sockaddr* peer);
 
   private:
     AccessLog() = default;

@@ -94,6 +94,24 @@ void IoPoller::forget(const Watcher* w) {
         if (events_[i].data.ptr == w) events_[i].data.ptr = nullptr;
 }
 
+void IoPoller::schedule(Watcher* w) {
+    if (std::find(scheduled_.begin(), scheduled_.end(), w) == scheduled_.end())
+        scheduled_.push_back(w);
+}
+
+void IoPoller::unschedule(const Watcher* w) {
+    std::erase(scheduled_, w);
+    std::replace(scheduled_running_.begin(), scheduled_running_.end(), const_cast<Watcher*>(w),
+                 static_cast<Watcher*>(nullptr));
+}
+
+void IoPoller::dispatch_scheduled() {
+    scheduled_running_.swap(scheduled_);
+    for (size_t i = 0; i < scheduled_running_.size(); ++i)
+        if (Watcher* w = scheduled_running_[i]) w->on_io(EPOLLIN);
+    scheduled_running_.clear();
+}
+
 bool IoPoller::dispatch(int n) {
     bool uv_ready = false;
     batch_size_ = n;
@@ -182,7 +200,7 @@ void IoPoller::run(Driver& driver) {
             if (driver.stop_requested()) break;
         }
         // 0 when libuv has pending work (closing handles, a due timer), -1 with no timers.
-        const int timeout = uv_backend_timeout(loop_);
+        const int timeout = scheduled_.empty() ? uv_backend_timeout(loop_) : 0;
         const int n = wait(timeout);
         // Connections stamp their activity with uv_now(): keep it current without a uv_run.
         uv_update_time(loop_);
@@ -194,6 +212,7 @@ void IoPoller::run(Driver& driver) {
             return;
         }
         uv_due = dispatch(n);
+        if (!scheduled_.empty()) dispatch_scheduled();
         driver.end_of_batch();
         // Level-triggered sockets need no re-arming; libuv only when its fd or a timer says so.
         if (!uv_due) uv_due = uv_backend_timeout(loop_) == 0;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -86,6 +87,11 @@ class IoPoller {
     Status remove(int fd);
     // A watcher going away: events for it already fetched in this batch are dropped.
     void forget(const Watcher* w);
+    // A watcher that is ready without a kernel event (a TLS transport holding decrypted input)
+    // gets on_io(EPOLLIN) right after the current batch; the poller does not sleep before that.
+    void schedule(Watcher* w);
+    // A scheduled watcher going away.
+    void unschedule(const Watcher* w);
     // Sleep whenever idle from now on (a draining worker: its traffic is winding down and the
     // next generation needs the CPU).
     void stop_polling() { busy_poll_ns_ = 0; }
@@ -101,6 +107,8 @@ class IoPoller {
     Status control(int op, int fd, uint32_t events, Watcher* w);
     // Dispatches a fetched batch; true when libuv's fd was among the events.
     bool dispatch(int n);
+    // Runs the watchers schedule() named (those it names meanwhile wait for the next turn).
+    void dispatch_scheduled();
     // epoll_wait with the busy-poll policy; same result convention.
     int wait(int timeout_ms);
     // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
@@ -111,6 +119,8 @@ class IoPoller {
 
     uv_loop_t* loop_;
     UniqueFd epfd_;
+    std::vector<Watcher*> scheduled_;
+    std::vector<Watcher*> scheduled_running_;
     epoll_event events_[kBatch]{};
     int batch_next_ = 0;  // index of the next event to dispatch in events_
     int batch_size_ = 0;  // events fetched in the batch being dispatched

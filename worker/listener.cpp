@@ -178,7 +178,7 @@ void Listener::accept_batch() {
         deferrals_ = 0;
         // This connection is served; the next accept checks the reserve first.
         if (fd >= fd_high_water_) fd_pressure_ = true;
-        on_accept_(UniqueFd(fd), peer, len, defers_accept_);
+        on_accept_(UniqueFd(fd), peer, defers_accept_);
     }
 }
 

@@ -19,8 +19,8 @@ class Listener final : private IoPoller::Watcher {
   public:
     // Called for each accepted connection (fd is non-blocking and close-on-exec).
     // `data_expected`: the socket defers accepts until the client sent something.
-    using AcceptFn = std::function<void(UniqueFd fd, const sockaddr_storage& peer, socklen_t len,
-                                        bool data_expected)>;
+    using AcceptFn =
+        std::function<void(UniqueFd fd, const sockaddr_storage& peer, bool data_expected)>;
 
     // Asked before each accept: true leaves the connection to another worker for a moment.
     using DeferFn = std::function<bool()>;

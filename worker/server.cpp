@@ -9,7 +9,8 @@
 
 #include "common/log.hpp"
 #include "common/worker_protocol.hpp"
-#include "worker/connection.hpp"
+#include "worker/session/http1_session.hpp"
+#include "worker/transport/plain_transport.hpp"
 
 namespace minid {
 namespace {
@@ -23,6 +24,7 @@ constexpr size_t kPooledBuffers = 256;
 constexpr size_t kEvictPerSweep = 32;
 constexpr uint64_t kEvictIdleMs = 1000;
 constexpr uint64_t kCapReportEveryMs = 60'000;
+constexpr unsigned kRefusalsLoggedPerSecond = 10;
 
 // This worker is the only writer of its slot, so a relaxed load+store is a correct increment
 // and avoids the locked read-modify-write of fetch_add on every request.
@@ -61,8 +63,8 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     for (auto& [fd, name] : s->options_.listeners) {
         auto l = Listener::create(
             loop, *s->poller_, std::move(fd), name, static_cast<uint64_t>(cfg.defer_accept.count()),
-            [self](UniqueFd cfd, const sockaddr_storage& peer, socklen_t len, bool data_expected) {
-                self->on_accept(std::move(cfd), peer, len, data_expected);
+            [self](UniqueFd cfd, const sockaddr_storage& peer, bool data_expected) {
+                self->on_accept(std::move(cfd), peer, data_expected);
             },
             [self] { return self->balancer_ && self->balancer_->should_defer(self->active_); });
         if (!l) return make_error(l.error());
@@ -89,10 +91,11 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
 
 Server::~Server() {
     while (conn_head_) {
-        Connection* c = conn_head_;
+        Http1Session* c = conn_head_;
         conn_head_ = c->next;
         delete c;
     }
+    for (Http1Session* c : closed_) delete c;
     access_log_.flush();
 }
 
@@ -122,6 +125,9 @@ void Server::run() {
 }
 
 void Server::end_of_batch() noexcept {
+    // Sessions closed during the batch are freed here, where no callback of theirs is running.
+    for (Http1Session* c : closed_) delete c;
+    closed_.clear();
     // One write(2) of the access log per batch of requests, not one per request.
     access_log_.flush();
 }
@@ -167,8 +173,20 @@ void Server::release_parser(std::unique_ptr<http::RequestParser> parser) {
     free_parsers_.push_back(std::move(parser));
 }
 
-void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t /*len*/,
-                       bool data_expected) {
+std::unique_ptr<http::Exchange> Server::acquire_exchange() {
+    if (free_exchanges_.empty()) return std::make_unique<http::Exchange>();
+    auto e = std::move(free_exchanges_.back());
+    free_exchanges_.pop_back();
+    return e;
+}
+
+void Server::release_exchange(std::unique_ptr<http::Exchange> ex) {
+    if (free_exchanges_.size() >= kPooledBuffers) return;
+    ex->reset();
+    free_exchanges_.push_back(std::move(ex));
+}
+
+void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected) {
     if (draining_) return;  // fd closes here; the listener is about to go away anyway
     if (active_ >= options_.config.max_connections) {
         // At the cap: leave further connections in the kernel queue (other workers may take
@@ -176,7 +194,15 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t /*le
         pause_for_cap();
         return;
     }
-    auto* c = new Connection(*this, std::move(fd), peer);
+    Http1Session& c = add_session(peer);
+    c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+    if (active_ >= options_.config.max_connections) pause_for_cap();
+    // Last: it may serve the request and close the connection right here.
+    c.start(data_expected);
+}
+
+Http1Session& Server::add_session(const sockaddr_storage& peer) {
+    auto* c = new Http1Session(*this, peer);
     c->next = conn_head_;
     if (conn_head_) conn_head_->prev = c;
     conn_head_ = c;
@@ -185,9 +211,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t /*le
         options_.slot->connections_active.store(active_, std::memory_order_relaxed);
         bump(options_.slot->connections_total, 1);
     }
-    if (active_ >= options_.config.max_connections) pause_for_cap();
-    // Last: it may serve the request and close (and delete) the connection right here.
-    c->start(data_expected);
+    return *c;
 }
 
 void Server::pause_for_cap() {
@@ -204,16 +228,19 @@ void Server::pause_for_cap() {
 
 void Server::make_room(uint64_t now_ms) {
     size_t evicted = 0;
-    for (Connection* c = conn_head_; c && evicted < kEvictPerSweep; c = c->next) {
+    for (Http1Session* c = conn_head_; c && evicted < kEvictPerSweep;) {
+        Http1Session* next = c->next;  // an eviction may unlink c
         if (c->evict_if_idle(now_ms, kEvictIdleMs)) ++evicted;
+        c = next;
     }
 }
 
-void Server::connection_closed(Connection* c) {
+void Server::session_closed(Http1Session* c) {
     if (c->prev) c->prev->next = c->next;
     if (c->next) c->next->prev = c->prev;
     if (conn_head_ == c) conn_head_ = c->next;
-    delete c;
+    c->next = c->prev = nullptr;
+    closed_.push_back(c);
     --active_;
     if (options_.slot) options_.slot->connections_active.store(active_, std::memory_order_relaxed);
     if (paused_for_cap_ && !draining_ && active_ < options_.config.max_connections) {
@@ -223,14 +250,34 @@ void Server::connection_closed(Connection* c) {
     maybe_finish();
 }
 
-void Server::count_request(int status, uint64_t bytes_out_delta) {
+void Server::count_request(int status) {
     if (!options_.slot) return;
     options_.slot->requests.fetch_add(1, std::memory_order_relaxed);
     const int cls = status / 100;
     if (cls >= 1 && cls <= 5)
         options_.slot->status_class[cls - 1].fetch_add(1, std::memory_order_relaxed);
-    if (bytes_out_delta)
-        options_.slot->bytes_out.fetch_add(bytes_out_delta, std::memory_order_relaxed);
+}
+
+void Server::log_refused(const sockaddr* peer, int status, std::string_view reason) {
+    if (!log::enabled(log::Level::info)) return;
+    const uint64_t now = uv_now(loop_);
+    if (now - refused_window_ms_ >= 1000) {
+        refused_window_ms_ = now;
+        refused_logged_ = 0;
+    }
+    if (refused_logged_ >= kRefusalsLoggedPerSecond) {
+        ++refused_suppressed_;
+        return;
+    }
+    ++refused_logged_;
+    const std::string from = AccessLog::peer_text(peer);
+    if (refused_suppressed_ > 0) {
+        log::info("refused a request from ", from, " with ", status, ": ", reason, " (",
+                  refused_suppressed_, " more such lines suppressed)");
+        refused_suppressed_ = 0;
+    } else {
+        log::info("refused a request from ", from, " with ", status, ": ", reason);
+    }
 }
 
 void Server::count_bytes(uint64_t in, uint64_t out) {
@@ -242,8 +289,8 @@ void Server::count_bytes(uint64_t in, uint64_t out) {
 void Server::sweep() {
     if (balancer_) balancer_->refresh(monotonic_ms());
     const uint64_t now = uv_now(loop_);
-    for (Connection* c = conn_head_; c;) {
-        Connection* next = c->next;  // check_deadline may delete c
+    for (Http1Session* c = conn_head_; c;) {
+        Http1Session* next = c->next;  // check_deadline may unlink c
         c->check_deadline(now);
         c = next;
     }
@@ -261,8 +308,8 @@ void Server::begin_drain(const char* why) {
     set_state(WorkerState::draining);
     poller_->stop_polling();
     for (auto& l : listeners_) l->close();
-    for (Connection* c = conn_head_; c;) {
-        Connection* next = c->next;
+    for (Http1Session* c = conn_head_; c;) {
+        Http1Session* next = c->next;
         c->on_drain_started();
         c = next;
     }

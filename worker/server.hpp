@@ -16,8 +16,8 @@
 #include "worker/accept_balancer.hpp"
 #include "worker/access_log.hpp"
 #include "worker/buffer_pool.hpp"
+#include "worker/http/exchange.hpp"
 #include "worker/http/request_parser.hpp"
-#include "worker/http/response.hpp"
 #include "worker/http/static_handler.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
@@ -25,7 +25,7 @@
 
 namespace minid {
 
-class Connection;
+class Http1Session;
 
 struct ServerOptions {
     Config config;
@@ -36,6 +36,8 @@ struct ServerOptions {
     const WorkerSlot* all_slots = nullptr;
     size_t slot_count = 0;
     size_t slot_index = 0;
+    // Answers every request instead of the configured sites (tests); not owned.
+    http::Handler* handler_override = nullptr;
 };
 
 class Server final : private IoPoller::Driver {
@@ -52,32 +54,47 @@ class Server final : private IoPoller::Driver {
     void begin_drain(const char* why);
     // Close everything now (SIGINT/SIGQUIT, or the drain deadline).
     void stop_now();
+    // A new session on a connection, linked into the list and counted; the caller gives it its
+    // transport and starts it.
+    Http1Session& add_session(const sockaddr_storage& peer);
+    uint64_t active_sessions() const { return active_; }
 
-    // --- for Connection ---
+    // --- for sessions ---
     const Config& config() const { return options_.config; }
-    http::StaticHandler& handler() { return *handler_; }
-    http::Response& scratch_response() { return scratch_response_; }
+    // The handler for a request (the site's, by Host, and the route's, by path).
+    http::Handler& handler_for(const http::Request& /*req*/) {
+        return options_.handler_override ? *options_.handler_override : *handler_;
+    }
+    // Answers requests refused before routing (400, 408, 413, 414, 431, 501, 505).
+    http::StaticHandler& error_handler() { return *handler_; }
+    // Where a session serializes a response head; copied only if the write comes up short.
+    std::string& scratch_head() { return scratch_head_; }
     char* scratch_buffer() { return scratch_.get(); }
     size_t scratch_size() const { return kScratchSize; }
     BufferPool& buffers() { return buffers_; }
     std::unique_ptr<http::RequestParser> acquire_parser();
     void release_parser(std::unique_ptr<http::RequestParser> parser);
+    std::unique_ptr<http::Exchange> acquire_exchange();
+    void release_exchange(std::unique_ptr<http::Exchange> ex);
     AccessLog& access_log() { return access_log_; }
     bool draining() const { return draining_; }
     uint64_t now_ms() const { return uv_now(loop_); }
     // Wall-clock second for Date and the access log (a vDSO call, no syscall).
     std::time_t now_seconds() const { return ::time(nullptr); }
-    uv_loop_t* loop() const { return loop_; }
     IoPoller& poller() { return *poller_; }
-    void count_request(int status, uint64_t bytes_out_delta);
+    void count_request(int status);
     void count_bytes(uint64_t in, uint64_t out);
-    void connection_closed(Connection* c);
+    // A request refused by the parser or a timeout: its reason goes to the error log at info
+    // level, at most a few lines a second.
+    void log_refused(const sockaddr* peer, int status, std::string_view reason);
+    // The session closed: it leaves the list now and is freed at the end of the event batch.
+    void session_closed(Http1Session* s);
 
     static constexpr size_t kScratchSize = 64 * 1024;
 
   private:
     explicit Server(uv_loop_t* loop, ServerOptions options);
-    void on_accept(UniqueFd fd, const sockaddr_storage& peer, socklen_t len, bool data_expected);
+    void on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected);
     void sweep();
     void pause_for_cap();
     // At the cap, idle keep-alive connections give way to clients waiting in the listen queue.
@@ -93,27 +110,32 @@ class Server final : private IoPoller::Driver {
     uv_loop_t* loop_;
     ServerOptions options_;
     std::unique_ptr<http::StaticHandler> handler_;
-    http::Response scratch_response_;
+    std::string scratch_head_;
     std::unique_ptr<char[]> scratch_;
     BufferPool buffers_;
     std::vector<std::unique_ptr<http::RequestParser>> free_parsers_;
+    std::vector<std::unique_ptr<http::Exchange>> free_exchanges_;
+    std::vector<Http1Session*> closed_;  // freed at the end of the event batch
     AccessLog access_log_;
     std::unique_ptr<IoPoller> poller_;  // client sockets; outlives them (see ~Server)
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::optional<AcceptBalancer> balancer_;
-    Connection* conn_head_ = nullptr;  // intrusive list of live connections
+    Http1Session* conn_head_ = nullptr;  // intrusive list of live sessions
     uint64_t active_ = 0;
     bool draining_ = false;
     bool stopped_ = false;
     bool paused_for_cap_ = false;
-    uint64_t cap_reported_ms_ = 0;  // last "max_connections reached" warning (rate-limited)
+    uint64_t cap_reported_ms_ = 0;    // last "max_connections reached" warning (rate-limited)
+    uint64_t refused_window_ms_ = 0;  // start of the current second of refusal log lines
+    unsigned refused_logged_ = 0;     // lines logged in it
+    uint64_t refused_suppressed_ = 0;
 
     UvHandle<uv_timer_t> sweep_timer_;
     UvHandle<uv_timer_t> heartbeat_timer_;
     UvHandle<uv_timer_t> drain_deadline_;
     UvHandle<uv_poll_t> ipc_poll_;
 
-    friend class Connection;
+    friend class Http1Session;
 };
 
 }  // namespace minid

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "tests/fuzz/fuzz_site.hpp"
+#include "worker/http/http1_serializer.hpp"
 #include "worker/http/request_parser.hpp"
 #include "worker/http/static_handler.hpp"
 
@@ -94,12 +95,13 @@ bool find_field(const std::string& head, std::string_view name, std::string_view
 
 // `echo_ok`: the input itself holds the canary text, and a head may legitimately echo input
 // (a redirect's Location repeats the query), so only bodies are checked for it then.
-void check_response(const Response& r, bool head_only, bool echo_ok) {
-    const std::string& h = r.head;
+// `h` is the head as the session serializes it, `close` whether the connection ends after it.
+void check_response(const Response& r, const std::string& h, bool close, bool head_only,
+                    bool echo_ok) {
     MINID_FUZZ_CHECK(h.size() >= 17 && h.compare(0, 9, "HTTP/1.1 ") == 0);
     MINID_FUZZ_CHECK(h.compare(h.size() - 4, 4, "\r\n\r\n") == 0);
-    MINID_FUZZ_CHECK(r.status >= 200 && r.status <= 599);
-    MINID_FUZZ_CHECK(std::stoi(h.substr(9, 3)) == r.status);
+    MINID_FUZZ_CHECK(r.status() >= 200 && r.status() <= 599);
+    MINID_FUZZ_CHECK(std::stoi(h.substr(9, 3)) == r.status());
     // A response head never carries a bare CR/LF or a control byte: no response splitting.
     for (size_t i = 0; i < h.size(); ++i) {
         const auto c = static_cast<unsigned char>(h[i]);
@@ -109,7 +111,7 @@ void check_response(const Response& r, bool head_only, bool echo_ok) {
     }
     if (!echo_ok) MINID_FUZZ_CHECK(!has_canary(h));
     std::string_view cl;
-    if (r.status == 304) {
+    if (r.status() == 304) {
         MINID_FUZZ_CHECK(r.body_length == 0 && r.body_kind == Response::BodyKind::none);
     } else {
         MINID_FUZZ_CHECK(find_field(h, "Content-Length", &cl));
@@ -118,7 +120,7 @@ void check_response(const Response& r, bool head_only, bool echo_ok) {
     }
     if (head_only) MINID_FUZZ_CHECK(r.body_length == 0);
     std::string_view conn;
-    MINID_FUZZ_CHECK(r.close == (find_field(h, "Connection", &conn) && conn == "close"));
+    MINID_FUZZ_CHECK(close == (find_field(h, "Connection", &conn) && conn == "close"));
     switch (r.body_kind) {
         case Response::BodyKind::none:
             MINID_FUZZ_CHECK(r.body_length == 0);
@@ -126,6 +128,9 @@ void check_response(const Response& r, bool head_only, bool echo_ok) {
         case Response::BodyKind::memory:
             MINID_FUZZ_CHECK(r.memory.size() == r.body_length);
             MINID_FUZZ_CHECK(!has_canary(r.memory));
+            break;
+        case Response::BodyKind::stream:
+            MINID_FUZZ_CHECK(false);  // the static handler never streams
             break;
         case Response::BodyKind::file: {
             MINID_FUZZ_CHECK(r.file != nullptr && r.file->fd);
@@ -162,6 +167,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static RequestParser parser(ParserLimits{kMaxHeader, kMaxBody});
     parser.reset();
     static Response response;
+    static std::string wire;
+    // The head as Http1Session writes it; true when the connection ends after it.
+    auto serialize = [&](const Request& req, bool keep_alive) {
+        const bool keep = keep_alive && !response.close;
+        const bool http10 = req.version_major == 1 && req.version_minor == 0;
+        write_http1_head(response,
+                         !keep    ? Http1Persistence::close
+                         : http10 ? Http1Persistence::keep_announce
+                                  : Http1Persistence::keep,
+                         false, wire);
+        return !keep;
+    };
     // The heap buffer lets ASan see any read past the bytes actually received.
     auto buf = std::make_unique<char[]>(kBufferSize);
     uint32_t len = 0, fed = 0;
@@ -169,7 +186,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::time_t now = kNow;
     size_t pos = 0;
 
-    // Mirrors Connection::process_input; returns false once the connection would be closed.
+    // Mirrors Http1Session::process_input; returns false once the connection would be closed.
     auto process = [&]() -> bool {
         while (fed < len || in_body) {
             const uint32_t avail = len - fed;
@@ -182,13 +199,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     check_views(req, buf.get(), buf.get() + len);
                     in_body = true;
                     const bool keep = req.keep_alive && !draining;
-                    handler().handle(req, keep, now, response);
-                    check_response(response, req.method == Method::head, input_has_canary);
-                    if (!keep) MINID_FUZZ_CHECK(response.close);
-                    if (response.close) close_after = true;
+                    handler().build(req, now, response);
+                    const bool closes = serialize(req, keep);
+                    check_response(response, wire, closes, req.method == Method::head,
+                                   input_has_canary);
+                    if (closes) close_after = true;
                     now += static_cast<std::time_t>(fed % 2);  // sometimes revalidate the cache
                     break;
                 }
+                case RequestParser::Event::body:
+                    MINID_FUZZ_CHECK(in_body && !out.body.empty());
+                    MINID_FUZZ_CHECK(out.body.data() >= buf.get() + fed - out.consumed &&
+                                     out.body.data() + out.body.size() <= buf.get() + fed);
+                    break;
                 case RequestParser::Event::message_complete:
                     in_body = false;
                     if (fed < len) std::memmove(buf.get(), buf.get() + fed, len - fed);
@@ -206,8 +229,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     MINID_FUZZ_CHECK(is_parse_error_status(status));
                     MINID_FUZZ_CHECK(!parser.error_reason().empty());
                     handler().error(status, now, response);
-                    MINID_FUZZ_CHECK(response.status == status && response.close);
-                    check_response(response, false, input_has_canary);
+                    MINID_FUZZ_CHECK(response.status() == status && response.close);
+                    static const Request kNone{};
+                    MINID_FUZZ_CHECK(serialize(kNone, true));
+                    check_response(response, wire, true, false, input_has_canary);
                     // Once failed, the parser never yields another request.
                     MINID_FUZZ_CHECK(parser.execute(buf.get(), len).event ==
                                      RequestParser::Event::error);

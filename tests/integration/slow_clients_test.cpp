@@ -122,7 +122,9 @@ TEST(SlowClients, TrickledHeadersAre408AtHeaderTimeoutNotReset) {
     stop(m);
 }
 
-TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeoutAfterTheAnswer) {
+// The answer to a request with a body waits for the whole body (so a malformed body still gets
+// its 400); a body that trickles in gets 408 at header_timeout instead.
+TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeout) {
     Site site;
     MinidProcess m;
     ASSERT_NO_FATAL_FAILURE(start_serving(m, site, "header_timeout = 1s"));
@@ -137,7 +139,7 @@ TEST(SlowClients, TrickledBodyIsCutAtHeaderTimeoutAfterTheAnswer) {
         closed = s.read_some(4096, 100ms) < 0;
     }
     const auto took = Clock::now() - start;
-    EXPECT_EQ(s.data().substr(0, 12), "HTTP/1.1 405") << s.data();
+    EXPECT_EQ(s.data().substr(0, 12), "HTTP/1.1 408") << s.data();
     EXPECT_LT(took, 4s) << "a body trickling 10 bytes/s held the connection";
     sock.reset();
     stop(m);

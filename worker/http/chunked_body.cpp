@@ -26,7 +26,8 @@ ChunkedBody::Status ChunkedBody::fail(int status, std::string_view reason) noexc
     return Status::error;
 }
 
-ChunkedBody::Status ChunkedBody::feed(const char* data, size_t len, size_t* consumed) noexcept {
+ChunkedBody::Status ChunkedBody::feed(const char* data, size_t len, size_t* consumed,
+                                      std::string_view* piece) noexcept {
     size_t i = 0;
     *consumed = 0;
     if (state_ == State::failed) return Status::error;
@@ -102,8 +103,14 @@ ChunkedBody::Status ChunkedBody::feed(const char* data, size_t len, size_t* cons
             case State::data: {
                 const uint64_t take = std::min<uint64_t>(remaining_, len - i);
                 remaining_ -= take;
+                const size_t start = i;
                 i += static_cast<size_t>(take);
                 if (remaining_ == 0) state_ = State::data_cr;
+                if (piece != nullptr && take > 0) {
+                    *piece = std::string_view(data + start, static_cast<size_t>(take));
+                    *consumed = i;
+                    return Status::data;
+                }
                 break;
             }
             case State::data_cr:

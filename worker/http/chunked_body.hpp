@@ -11,15 +11,18 @@ namespace minid::http {
 
 class ChunkedBody {
   public:
-    enum class Status { need_more, done, error };
+    enum class Status { need_more, data, done, error };
 
     // Starts a new body. `max_body` bounds the summed chunk sizes (413 beyond it),
     // `max_trailer` the bytes of the trailer section (431 beyond it).
     void reset(uint64_t max_body, uint64_t max_trailer) noexcept;
 
     // Reads framing from data[0, len); `*consumed` is set to the bytes used. After `done`, the
-    // bytes past `*consumed` belong to the next request.
-    Status feed(const char* data, size_t len, size_t* consumed) noexcept;
+    // bytes past `*consumed` belong to the next request. With `piece`, it stops after each run
+    // of chunk data, returns `data` and points *piece at it (within data[0, *consumed));
+    // without, chunk data is skipped.
+    Status feed(const char* data, size_t len, size_t* consumed,
+                std::string_view* piece = nullptr) noexcept;
 
     uint64_t body_size() const noexcept { return total_; }
     // After Status::error: 400, 413 or 431 and why.

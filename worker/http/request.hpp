@@ -1,5 +1,5 @@
 // Request: the parsed head of one HTTP/1.x request. Views point into the connection's input
-// buffer and are valid only until the parser is fed again.
+// buffer and are valid only until the parser is fed again (Exchange::own_request copies them).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,9 @@ struct Request {
     uint8_t version_major = 1;
     uint8_t version_minor = 1;
     bool keep_alive = true;  // what the client asked for (HTTP/1.0 needs "keep-alive")
-    bool has_body = false;   // Content-Length > 0 or chunked; the body is discarded
+    bool has_body = false;   // Content-Length > 0 or chunked
+    // "Expect: 100-continue": the client may wait for an answer before it sends the body.
+    bool expect_continue = false;
 
     // Headers the server acts on or logs; empty when absent.
     std::string_view host;

@@ -50,6 +50,7 @@ struct RequestParser::Impl {
             v.on_header_value = on_header_value;
             v.on_header_value_complete = on_header_value_complete;
             v.on_headers_complete = on_headers_complete;
+            v.on_body = on_body;
             v.on_message_complete = on_message_complete;
             return v;
         }();
@@ -111,6 +112,15 @@ struct RequestParser::Impl {
         // The head is checked after the pause, in execute(), where its end position is known.
         self(p).phase = Phase::head_ready;
         return HPE_PAUSED;
+    }
+    static int on_body(llhttp_t* p, const char* at, size_t len) noexcept {
+        // Content-Length bodies: one span per execute() call over contiguous input.
+        Impl& s = self(p);
+        if (s.body_piece.empty())
+            s.body_piece = std::string_view(at, len);
+        else
+            s.body_piece = std::string_view(s.body_piece.data(), s.body_piece.size() + len);
+        return 0;
     }
     static int on_message_complete(llhttp_t* p) noexcept {
         Impl& s = self(p);
@@ -178,6 +188,8 @@ struct RequestParser::Impl {
             keep_first(request.host);
         } else if (ascii::iequals(n, "transfer-encoding")) {
             ++te_count;
+        } else if (ascii::iequals(n, "expect")) {
+            if (ascii::iequals(h.value, "100-continue")) request.expect_continue = true;
         } else if (ascii::iequals(n, "if-none-match")) {
             keep_first(request.if_none_match);
         } else if (ascii::iequals(n, "if-modified-since")) {
@@ -274,9 +286,12 @@ struct RequestParser::Impl {
 
     Outcome feed_chunked(const char* data, size_t len, size_t offset) noexcept {
         size_t used = 0;
-        switch (chunked.feed(data + offset, len - offset, &used)) {
+        std::string_view piece;
+        switch (chunked.feed(data + offset, len - offset, &used, &piece)) {
             case ChunkedBody::Status::need_more:
                 return {Event::need_more, len};
+            case ChunkedBody::Status::data:
+                return {Event::body, offset + used, piece};
             case ChunkedBody::Status::done:
                 phase = Phase::message_done;
                 return {Event::message_complete, offset + used};
@@ -304,6 +319,12 @@ struct RequestParser::Impl {
     }
 
     Outcome execute(const char* data, size_t len) noexcept {
+        if (complete_pending) {
+            // The last body piece went out before the message_complete found with it.
+            complete_pending = false;
+            return {Event::message_complete, 0};
+        }
+        body_piece = {};
         switch (phase) {
             case Phase::failed:
                 return {Event::error, 0};
@@ -314,6 +335,11 @@ struct RequestParser::Impl {
                 break;
             case Phase::message_done:
                 phase = Phase::idle;
+                // Nothing of the finished request may show up in the next one, even if that one
+                // fails before its first byte is taken as a message.
+                request = Request{};
+                request.headers = headers.data();
+                header_count = 0;
                 break;
             default:
                 break;
@@ -329,6 +355,7 @@ struct RequestParser::Impl {
                     return {Event::error, len};
                 }
                 if (phase == Phase::failed) return {Event::error, len};
+                if (!body_piece.empty()) return {Event::body, len, body_piece};
                 return {Event::need_more, len};
             }
             const auto pos = static_cast<size_t>(llhttp_get_error_pos(&parser) - data);
@@ -338,6 +365,10 @@ struct RequestParser::Impl {
             }
             if (err == HPE_PAUSED && phase == Phase::chunked) return feed_chunked(data, len, pos);
             if (err == HPE_PAUSED && phase == Phase::message_done) {
+                if (!body_piece.empty()) {
+                    complete_pending = true;
+                    return {Event::body, pos, body_piece};
+                }
                 return {Event::message_complete, pos};
             }
             if (err == HPE_PAUSED_UPGRADE) {
@@ -354,6 +385,8 @@ struct RequestParser::Impl {
 
     void reset() noexcept {
         llhttp_reset(&parser);
+        body_piece = {};
+        complete_pending = false;
         begin_message();
         phase = Phase::idle;
         error_status = 0;
@@ -374,6 +407,8 @@ struct RequestParser::Impl {
     uint32_t host_count = 0;
     uint32_t te_count = 0;  // Transfer-Encoding fields, empty ones included
     ChunkedBody chunked;
+    std::string_view body_piece;    // Content-Length body bytes seen by this execute() call
+    bool complete_pending = false;  // message_complete to report on the next call
     int error_status = 0;
     std::string_view error_reason;
 };

@@ -22,12 +22,14 @@ class RequestParser {
     enum class Event {
         need_more,         // all input consumed; feed more bytes
         head,              // request() is ready; answer it, then call execute() on the rest
+        body,              // `body` holds the next piece of the request body; call again
         message_complete,  // the request (with any body) ended; the next bytes start a new one
         error,             // unrecoverable: answer error_status() and close the connection
     };
     struct Outcome {
         Event event;
-        size_t consumed;  // bytes of this call's input that were used up
+        size_t consumed;          // bytes of this call's input that were used up
+        std::string_view body{};  // Event::body: body bytes, within the consumed input
     };
 
     explicit RequestParser(ParserLimits limits);

@@ -27,10 +27,9 @@ namespace {
 
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
 
-// How the connection ends after this response, decided once per request.
+// What the request asks of every response to it.
 struct Disposition {
-    bool close = false;
-    bool http10 = false;  // a kept HTTP/1.0 connection must be announced
+    bool close = false;  // this response must end the connection
     bool head_only = false;
 };
 
@@ -38,14 +37,7 @@ struct Disposition {
 // (RFC 9110 10.1.1); the parser would then read the next request as body, so such a
 // connection is closed after the response instead.
 bool may_skip_body(const Request& req) noexcept {
-    if (!req.has_body) return false;
-    for (uint32_t i = 0; i < req.header_count; ++i) {
-        if (ascii::iequals(req.headers[i].name, "expect") &&
-            ascii::iequals(ascii::trim_ows(req.headers[i].value), "100-continue")) {
-            return true;
-        }
-    }
-    return false;
+    return req.has_body && req.expect_continue;
 }
 
 class StaticFileHandler final : public StaticHandler {
@@ -55,11 +47,9 @@ class StaticFileHandler final : public StaticHandler {
         open_path_.reserve(1024 + config_.index.size());
     }
 
-    void handle(const Request& req, bool keep_alive, std::time_t now, Response& out) override {
-        out.clear();
+    void build(const Request& req, std::time_t now, Response& out) override {
         Disposition d;
-        d.close = !keep_alive || may_skip_body(req);
-        d.http10 = req.version_major == 1 && req.version_minor == 0;
+        d.close = may_skip_body(req);
         d.head_only = req.method == Method::head;
 
         if (req.method == Method::other) return respond_error(405, d, now, out);
@@ -77,7 +67,6 @@ class StaticFileHandler final : public StaticHandler {
     }
 
     void error(int status, std::time_t now, Response& out) override {
-        out.clear();
         Disposition d;
         d.close = true;
         respond_error(status, d, now, out);
@@ -134,27 +123,17 @@ class StaticFileHandler final : public StaticHandler {
         h.field("Date", date_.get(now));
     }
 
-    static void connection_field(ResponseHead& h, const Disposition& d, Response& out) {
-        out.close = d.close;
-        if (d.close) {
-            h.field("Connection", "close");
-        } else if (d.http10) {
-            h.field("Connection", "keep-alive");
-        }
-    }
-
     void respond_error(int status, const Disposition& d, std::time_t now, Response& out,
                        uint64_t unsatisfied_size = 0) {
         const std::string_view page = error_page(status);
-        out.status = status;
-        ResponseHead h(out.head, status);
+        out.reset(status);
+        out.close = d.close;
+        ResponseHead& h = out.head;
         common_fields(h, now);
         h.field("Content-Type", kHtml);
         h.field("Content-Length", page.size());
         if (status == 405) h.field("Allow", "GET, HEAD");
         if (status == 416) h.unsatisfied_range(unsatisfied_size);
-        connection_field(h, d, out);
-        h.finish();
         set_static_body(page, d, out);
     }
 
@@ -168,14 +147,13 @@ class StaticFileHandler final : public StaticHandler {
             location_.append(t.query);
         }
         const std::string_view page = error_page(301);
-        out.status = 301;
-        ResponseHead h(out.head, 301);
+        out.reset(301);
+        out.close = d.close;
+        ResponseHead& h = out.head;
         common_fields(h, now);
         h.field("Location", location_);
         h.field("Content-Type", kHtml);
         h.field("Content-Length", page.size());
-        connection_field(h, d, out);
-        h.finish();
         set_static_body(page, d, out);
     }
 
@@ -190,13 +168,12 @@ class StaticFileHandler final : public StaticHandler {
                       const Disposition& d, std::time_t now, Response& out) {
         const CachedFile& f = *entry;
         if (is_not_modified(req.if_none_match, req.if_modified_since, f.etag, f.mtime)) {
-            out.status = 304;
-            ResponseHead h(out.head, 304);
+            out.reset(304);
+            out.close = d.close;
+            ResponseHead& h = out.head;
             common_fields(h, now);
             h.field("Last-Modified", f.last_modified_text());
             h.field("ETag", f.etag);
-            connection_field(h, d, out);
-            h.finish();
             return;
         }
 
@@ -213,8 +190,9 @@ class StaticFileHandler final : public StaticHandler {
         const uint64_t first = partial ? range.first : 0;
         const uint64_t length = partial ? range.last - range.first + 1 : f.size;
 
-        out.status = partial ? 206 : 200;
-        ResponseHead h(out.head, out.status);
+        out.reset(partial ? 206 : 200);
+        out.close = d.close;
+        ResponseHead& h = out.head;
         common_fields(h, now);
         if (partial) {
             h.entity_fields(f.content_type, length, f.last_modified_text(), f.etag);
@@ -222,8 +200,6 @@ class StaticFileHandler final : public StaticHandler {
         } else {
             h.fields(f.full_fields);
         }
-        connection_field(h, d, out);
-        h.finish();
 
         if (d.head_only || length == 0) return;
         out.body_length = length;

@@ -9,7 +9,9 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "worker/http/exchange.hpp"
 #include "worker/http/file_cache_limits.hpp"
+#include "worker/http/handler.hpp"
 #include "worker/http/request.hpp"
 #include "worker/http/response.hpp"
 
@@ -21,20 +23,24 @@ struct SiteConfig {
     std::string server_name = "minid";  // Server: header value; empty omits the header
 };
 
-class StaticHandler {
+class StaticHandler : public Handler {
   public:
     // Opens the root directory (kept open; files are resolved beneath it).
     static Result<std::unique_ptr<StaticHandler>> create(const SiteConfig& config);
     // Same, with explicit bounds for the handler's open-file and small-file cache.
     static Result<std::unique_ptr<StaticHandler>> create(const SiteConfig& config,
                                                          const FileCacheLimits& cache_limits);
-    virtual ~StaticHandler() = default;
 
-    // Builds the response for `req` into `out` (cleared first). `keep_alive` says whether the
-    // connection may stay open after it (client asked for it and the server is not draining);
-    // the handler writes the matching Connection header and sets out.close. `now` is the
+    // Answers at once: build() into the exchange's response, then respond().
+    void handle(Exchange& ex) final {
+        build(ex.request(), ex.now(), ex.response());
+        ex.respond();
+    }
+
+    // Builds the response for `req` into `out` (reset first). Connection management is the
+    // session's: out.close only says that this response must end the connection. `now` is the
     // current wall-clock second (for Date, cached per second).
-    virtual void handle(const Request& req, bool keep_alive, std::time_t now, Response& out) = 0;
+    virtual void build(const Request& req, std::time_t now, Response& out) = 0;
 
     // A response for a request that could not be parsed or is refused before routing
     // (400, 408, 413, 414, 431, 501, 505, 503). Always closes the connection.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/unit/worker/http/temp_tree.hpp"
+#include "worker/http/http1_serializer.hpp"
 #include "worker/http/static_handler.hpp"
 
 namespace minid::http::testing {
@@ -38,8 +39,40 @@ inline std::string status_line(const std::string& head) {
     return head.substr(0, head.find("\r\n"));
 }
 
+// A response as the HTTP/1 session would send it: the handler's Response, and its head
+// serialized the way the session does (Connection decided by keep-alive, the handler's close
+// and the HTTP version).
+struct Served {
+    int status = 0;
+    std::string head;
+    Response::BodyKind body_kind = Response::BodyKind::none;
+    std::string_view memory;
+    std::shared_ptr<const void> memory_owner;
+    std::shared_ptr<const OpenFile> file;
+    uint64_t file_offset = 0;
+    uint64_t body_length = 0;
+    bool close = false;  // the connection ends after it
+
+    void take(const Response& r, bool keep_alive, bool http10) {
+        const bool keep = keep_alive && !r.close;
+        write_http1_head(r,
+                         !keep    ? Http1Persistence::close
+                         : http10 ? Http1Persistence::keep_announce
+                                  : Http1Persistence::keep,
+                         false, head);
+        status = r.status();
+        body_kind = r.body_kind;
+        memory = r.memory;
+        memory_owner = r.memory_owner;
+        file = r.file;
+        file_offset = r.file_offset;
+        body_length = r.body_length;
+        close = !keep;
+    }
+};
+
 // The bytes the connection would send as the body.
-inline std::string body_of(const Response& r) {
+inline std::string body_of(const Served& r) {
     switch (r.body_kind) {
         case Response::BodyKind::none:
             return {};
@@ -126,14 +159,26 @@ class HandlerTest : public ::testing::Test {
         return q;
     }
 
-    Response& run(const Req& r, bool keep_alive = true, std::time_t now = kNow) {
-        handler->handle(to_request(r), keep_alive, now, out);
+    Served& run(const Req& r, bool keep_alive = true, std::time_t now = kNow) {
+        return serve(to_request(r), keep_alive, now);
+    }
+
+    // The handler answers `q`; the result is in `out`.
+    Served& serve(const Request& q, bool keep_alive = true, std::time_t now = kNow) {
+        handler->build(q, now, response);
+        out.take(response, keep_alive, q.version_major == 1 && q.version_minor == 0);
+        return out;
+    }
+    Served& serve_error(int status, std::time_t now = kNow) {
+        handler->error(status, now, response);
+        out.take(response, true, false);
         return out;
     }
 
     TempTree tree;
     std::unique_ptr<StaticHandler> handler;
-    Response out;
+    Response response;
+    Served out;
 };
 
 }  // namespace minid::http::testing

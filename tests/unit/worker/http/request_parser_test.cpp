@@ -227,13 +227,58 @@ TEST(RequestParser, NotBetweenMessagesInsideABody) {
     EXPECT_FALSE(p.between_messages());
     size_t pos = out.consumed;
     out = p.execute(buf.data() + pos, buf.size() - pos);
-    EXPECT_EQ(out.event, RequestParser::Event::need_more);
+    EXPECT_EQ(out.event, RequestParser::Event::body);
+    EXPECT_EQ(out.body, "ab");
     EXPECT_FALSE(p.between_messages());
+    out = p.execute(buf.data() + buf.size(), 0);
+    EXPECT_EQ(out.event, RequestParser::Event::need_more);
     std::string rest = "cd";
     out = p.execute(rest.data(), rest.size());
-    EXPECT_EQ(out.event, RequestParser::Event::message_complete);
+    EXPECT_EQ(out.event, RequestParser::Event::body);
+    EXPECT_EQ(out.body, "cd");
     EXPECT_EQ(out.consumed, 2u);
+    out = p.execute(rest.data() + rest.size(), 0);
+    EXPECT_EQ(out.event, RequestParser::Event::message_complete);
+    EXPECT_EQ(out.consumed, 0u);
     EXPECT_TRUE(p.between_messages());
+}
+
+// Feeds `wire` in steps of `step` bytes as a session does (bytes stay where they are; only new
+// ones are appended) and returns the body bytes reported and how many messages completed.
+std::pair<std::string, int> body_pieces(const std::string& wire, size_t step) {
+    RequestParser p({});
+    std::string body;
+    int complete = 0;
+    std::string buf;
+    buf.reserve(wire.size());  // never moves: the parser's views point into it
+    size_t fed = 0;
+    for (int guard = 0; guard < 10000; ++guard) {
+        const auto out = p.execute(buf.data() + fed, buf.size() - fed);
+        fed += out.consumed;
+        if (out.event == RequestParser::Event::body) body.append(out.body);
+        if (out.event == RequestParser::Event::message_complete) ++complete;
+        if (out.event == RequestParser::Event::error) return {"<error>", complete};
+        if (out.event == RequestParser::Event::need_more) {
+            if (buf.size() == wire.size()) break;
+            buf.append(wire, buf.size(), std::min(step, wire.size() - buf.size()));
+        }
+    }
+    return {body, complete};
+}
+
+TEST(RequestParser, ReportsBodyBytesOfBothFramings) {
+    const std::string chunked =
+        "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: x\r\n\r\n";
+    const std::string sized =
+        "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\nhello, world";
+    for (size_t step : {size_t{1}, size_t{3}, size_t{7}, size_t{1000}}) {
+        EXPECT_EQ(body_pieces(chunked, step), std::make_pair(std::string("hello, world"), 1))
+            << step;
+        EXPECT_EQ(body_pieces(sized + sized, step),
+                  std::make_pair(std::string("hello, worldhello, world"), 2))
+            << step;
+    }
 }
 
 TEST(RequestParser, LeadingEmptyLinesAreNotARequest) {

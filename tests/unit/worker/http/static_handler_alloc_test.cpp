@@ -159,32 +159,32 @@ TEST_F(HandlerTest, CacheHitsDoNotAllocate) {
     // Warm-up: fills the cache, grows out.head, builds the static error pages.
     for (const Request* r :
          {&small, &big, &dir, &range, &not_modified, &head_req, &dotfile, &other}) {
-        handler->handle(*r, true, kNow, out);
+        serve(*r, true, kNow);
     }
-    handler->error(400, kNow, out);
+    serve_error(400);
 
-    EXPECT_EQ(allocations_in([&] { handler->handle(small, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(small, true, kNow); }), 0u);
     EXPECT_EQ(out.status, 200);
     EXPECT_EQ(out.body_kind, Response::BodyKind::memory);
-    EXPECT_EQ(allocations_in([&] { handler->handle(big, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(big, true, kNow); }), 0u);
     EXPECT_EQ(out.body_kind, Response::BodyKind::file);
-    EXPECT_EQ(allocations_in([&] { handler->handle(dir, true, kNow, out); }), 0u);
-    EXPECT_EQ(allocations_in([&] { handler->handle(range, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(dir, true, kNow); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(range, true, kNow); }), 0u);
     EXPECT_EQ(out.status, 206);
-    EXPECT_EQ(allocations_in([&] { handler->handle(not_modified, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(not_modified, true, kNow); }), 0u);
     EXPECT_EQ(out.status, 304);
-    EXPECT_EQ(allocations_in([&] { handler->handle(head_req, false, kNow, out); }), 0u);
-    EXPECT_EQ(allocations_in([&] { handler->handle(dotfile, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(head_req, false, kNow); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(dotfile, true, kNow); }), 0u);
     EXPECT_EQ(out.status, 404);
-    EXPECT_EQ(allocations_in([&] { handler->handle(other, true, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(other, true, kNow); }), 0u);
     EXPECT_EQ(out.status, 405);
-    EXPECT_EQ(allocations_in([&] { handler->error(431, kNow, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve_error(431); }), 0u);
     // A miss does allocate (the entry and its strings): the counter sees the handler's heap use.
     const Req fresh_req = get("/index.html");
     const Request fresh = to_request(fresh_req);
-    EXPECT_GT(allocations_in([&] { handler->handle(fresh, true, kNow, out); }), 0u);
+    EXPECT_GT(allocations_in([&] { serve(fresh, true, kNow); }), 0u);
     // A new second revalidates (openat2 + fstat) an unchanged file: still no allocation.
-    EXPECT_EQ(allocations_in([&] { handler->handle(small, true, kNow + 1, out); }), 0u);
+    EXPECT_EQ(allocations_in([&] { serve(small, true, kNow + 1); }), 0u);
     EXPECT_EQ(out.status, 200);
 }
 

@@ -24,12 +24,13 @@ using testing::field;
 using testing::HandlerTest;
 using testing::kFileTime;
 using testing::kNow;
+using testing::Served;
 using testing::status_line;
 
 const std::string kHelloEtag = make_etag(kFileTime, 11);
 
 TEST_F(HandlerTest, SmallFileIsServedFromMemory) {
-    const Response& r = run(get("/hello.txt"));
+    const Served& r = run(get("/hello.txt"));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(status_line(r.head), "HTTP/1.1 200 OK");
     EXPECT_EQ(field(r.head, "Server"), "minid");
@@ -48,7 +49,7 @@ TEST_F(HandlerTest, SmallFileIsServedFromMemory) {
 }
 
 TEST_F(HandlerTest, LargeFileIsSentFromItsFd) {
-    const Response& r = run(get("/big.bin"));
+    const Served& r = run(get("/big.bin"));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(field(r.head, "Content-Type"), "application/octet-stream");
     EXPECT_EQ(field(r.head, "Content-Length"), std::to_string(100 * 1024));
@@ -61,7 +62,7 @@ TEST_F(HandlerTest, LargeFileIsSentFromItsFd) {
 }
 
 TEST_F(HandlerTest, EmptyFileHasNoBody) {
-    const Response& r = run(get("/empty.txt"));
+    const Served& r = run(get("/empty.txt"));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(field(r.head, "Content-Length"), "0");
     EXPECT_EQ(r.body_kind, Response::BodyKind::none);
@@ -69,7 +70,7 @@ TEST_F(HandlerTest, EmptyFileHasNoBody) {
 
 TEST_F(HandlerTest, HeadHasGetHeadersAndNoBody) {
     const std::string get_head = run(get("/big.bin")).head;
-    const Response& r = run(head("/big.bin"));
+    const Served& r = run(head("/big.bin"));
     EXPECT_EQ(r.head, get_head);
     EXPECT_EQ(r.body_kind, Response::BodyKind::none);
     EXPECT_EQ(r.body_length, 0u);
@@ -79,7 +80,7 @@ TEST_F(HandlerTest, HeadHasGetHeadersAndNoBody) {
 }
 
 TEST_F(HandlerTest, DirectoriesServeTheirIndex) {
-    Response& r = run(get("/"));
+    Served& r = run(get("/"));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(field(r.head, "Content-Type"), "text/html; charset=utf-8");
     EXPECT_EQ(body_of(r), "<h1>home</h1>");
@@ -91,7 +92,7 @@ TEST_F(HandlerTest, DirectoriesServeTheirIndex) {
 }
 
 TEST_F(HandlerTest, DirectoryWithoutSlashRedirects) {
-    Response& r = run(get("/dir"));
+    Served& r = run(get("/dir"));
     EXPECT_EQ(r.status, 301);
     EXPECT_EQ(status_line(r.head), "HTTP/1.1 301 Moved Permanently");
     EXPECT_EQ(field(r.head, "Location"), "/dir/");
@@ -108,7 +109,7 @@ TEST_F(HandlerTest, NotFoundCases) {
     for (const char* t :
          {"/missing", "/emptydir/", "/hello.txt/", "/.hidden", "/.git/config", "/%2egit/config",
           "/link-out", "/dirlink-out/secret.txt", "/dir/missing/"}) {
-        const Response& r = run(get(t));
+        const Served& r = run(get(t));
         EXPECT_EQ(r.status, 404) << t;
         EXPECT_EQ(field(r.head, "Content-Type"), "text/html; charset=utf-8") << t;
         EXPECT_NE(body_of(r).find("404 Not Found"), std::string::npos) << t;
@@ -138,7 +139,7 @@ TEST_F(HandlerTest, OtherMethodsAre405) {
     Req r = get("/hello.txt");
     r.method = Method::other;
     r.method_name = "POST";
-    const Response& resp = run(r);
+    const Served& resp = run(r);
     EXPECT_EQ(resp.status, 405);
     EXPECT_EQ(field(resp.head, "Allow"), "GET, HEAD");
     EXPECT_FALSE(resp.close);
@@ -152,7 +153,7 @@ TEST_F(HandlerTest, IfNoneMatchGives304) {
          {kHelloEtag, "W/" + kHelloEtag, "\"x\", " + kHelloEtag, std::string("*")}) {
         Req r = get("/hello.txt");
         r.if_none_match = inm;
-        const Response& resp = run(r);
+        const Served& resp = run(r);
         EXPECT_EQ(resp.status, 304) << inm;
         EXPECT_EQ(status_line(resp.head), "HTTP/1.1 304 Not Modified");
         EXPECT_EQ(field(resp.head, "ETag"), kHelloEtag);
@@ -187,7 +188,7 @@ TEST_F(HandlerTest, IfModifiedSinceGives304) {
 TEST_F(HandlerTest, SingleRangeGives206) {
     Req r = get("/hello.txt");
     r.range = "bytes=0-4";
-    Response& resp = run(r);
+    Served& resp = run(r);
     EXPECT_EQ(resp.status, 206);
     EXPECT_EQ(status_line(resp.head), "HTTP/1.1 206 Partial Content");
     EXPECT_EQ(field(resp.head, "Content-Range"), "bytes 0-4/11");
@@ -205,7 +206,7 @@ TEST_F(HandlerTest, SingleRangeGives206) {
 
     Req big = get("/big.bin");
     big.range = "bytes=70000-70009";
-    Response& b = run(big);
+    Served& b = run(big);
     EXPECT_EQ(b.status, 206);
     ASSERT_EQ(b.body_kind, Response::BodyKind::file);
     EXPECT_EQ(b.file_offset, 70000u);
@@ -216,7 +217,7 @@ TEST_F(HandlerTest, SingleRangeGives206) {
 TEST_F(HandlerTest, UnsatisfiableRangeGives416) {
     Req r = get("/hello.txt");
     r.range = "bytes=11-";
-    const Response& resp = run(r);
+    const Served& resp = run(r);
     EXPECT_EQ(resp.status, 416);
     EXPECT_EQ(field(resp.head, "Content-Range"), "bytes */11");
     EXPECT_EQ(field(resp.head, "Content-Type"), "text/html; charset=utf-8");
@@ -252,7 +253,7 @@ TEST_F(HandlerTest, IfRange) {
 }
 
 TEST_F(HandlerTest, ConnectionHeader) {
-    Response& r = run(get("/hello.txt"), false);
+    Served& r = run(get("/hello.txt"), false);
     EXPECT_TRUE(r.close);
     EXPECT_EQ(field(r.head, "Connection"), "close");
     Req old = get("/hello.txt");
@@ -273,18 +274,20 @@ TEST_F(HandlerTest, ExpectContinueWithABodyCloses) {
     const Header expect[] = {{"Host", "a"}, {"Expect", "100-Continue"}};
     r.headers = expect;
     r.header_count = 2;
-    handler->handle(r, true, kNow, out);
+    r.expect_continue = true;
+    serve(r, true, kNow);
     EXPECT_EQ(out.status, 405);
     EXPECT_TRUE(out.close);
     EXPECT_EQ(field(out.head, "Connection"), "close");
     r.header_count = 1;  // the same request without Expect: the body will come, keep going
-    handler->handle(r, true, kNow, out);
+    r.expect_continue = false;
+    serve(r, true, kNow);
     EXPECT_FALSE(out.close);
 }
 
 TEST_F(HandlerTest, ErrorAlwaysCloses) {
     for (int status : {400, 408, 413, 414, 431, 500, 501, 503, 505}) {
-        handler->error(status, kNow, out);
+        serve_error(status);
         EXPECT_EQ(out.status, status);
         EXPECT_TRUE(out.close) << status;
         EXPECT_EQ(field(out.head, "Connection"), "close") << status;
@@ -298,7 +301,7 @@ TEST_F(HandlerTest, ErrorAlwaysCloses) {
 TEST_F(HandlerTest, EmptyServerNameOmitsTheHeader) {
     make_handler("");
     EXPECT_EQ(field(run(get("/hello.txt")).head, "Server"), std::nullopt);
-    handler->error(400, kNow, out);
+    serve_error(400);
     EXPECT_EQ(field(out.head, "Server"), std::nullopt);
 }
 
@@ -306,19 +309,19 @@ TEST_F(HandlerTest, ChangedFileIsSeenInTheNextSecond) {
     EXPECT_EQ(body_of(run(get("/hello.txt"))), "hello world");
     tree.write("www/hello.txt", "changed, and longer");
     // Within the second the cached answer stands, and stays self-consistent.
-    Response& same = run(get("/hello.txt"));
+    Served& same = run(get("/hello.txt"));
     EXPECT_EQ(field(same.head, "Content-Length"), std::to_string(body_of(same).size()));
-    Response& next = run(get("/hello.txt"), true, kNow + 1);
+    Served& next = run(get("/hello.txt"), true, kNow + 1);
     EXPECT_EQ(body_of(next), "changed, and longer");
     EXPECT_EQ(field(next.head, "Content-Length"), "19");
     EXPECT_NE(field(next.head, "ETag"), kHelloEtag);
 }
 
 TEST_F(HandlerTest, LargeFileChangeUpdatesLengthAndFd) {
-    const Response first = run(get("/big.bin"));
+    const Served first = run(get("/big.bin"));
     ASSERT_EQ(first.body_kind, Response::BodyKind::file);
     tree.write("www/big.bin", testing::big_content() + "tail");
-    const Response& r = run(get("/big.bin"), true, kNow + 1);
+    const Served& r = run(get("/big.bin"), true, kNow + 1);
     EXPECT_EQ(field(r.head, "Content-Length"), std::to_string(100 * 1024 + 4));
     EXPECT_EQ(r.file->size, 100u * 1024 + 4);
     EXPECT_EQ(body_of(r).substr(100 * 1024), "tail");
@@ -374,7 +377,7 @@ TEST_F(HandlerTest, OutOfDescriptorsServesCachedFilesAndAnswers503ForOthers) {
         FdTableFull full;
         ASSERT_TRUE(full.full());
         // Not rechecked this second, but the cached answer beats an error.
-        Response& cached = run(get("/hello.txt"), true, kNow + 1);
+        Served& cached = run(get("/hello.txt"), true, kNow + 1);
         EXPECT_EQ(cached.status, 200);
         EXPECT_EQ(body_of(cached), "hello world");
         EXPECT_EQ(run(get("/dir/"), true, kNow + 1).status, 503);
@@ -387,11 +390,9 @@ TEST_F(HandlerTest, ResponsesOutliveCacheEviction) {
     tiny.max_entries = 1;
     make_handler("minid", tiny);
     const Req big_req = get("/big.bin"), small_req = get("/hello.txt"), index = get("/index.html");
-    Response big;
-    handler->handle(to_request(big_req), true, kNow, big);
-    Response small;
-    handler->handle(to_request(small_req), true, kNow, small);
-    handler->handle(to_request(index), true, kNow, out);
+    const Served big = serve(to_request(big_req), true, kNow);
+    const Served small = serve(to_request(small_req), true, kNow);
+    serve(to_request(index), true, kNow);
     // Both earlier entries were evicted; their bodies must still be readable.
     EXPECT_EQ(body_of(big), testing::big_content());
     EXPECT_EQ(body_of(small), "hello world");
@@ -410,7 +411,7 @@ TEST_F(HandlerTest, WorksBehindTheParser) {
         const auto o = parser.execute(wire.data() + pos, wire.size() - pos);
         pos += o.consumed;
         if (o.event == RequestParser::Event::head) {
-            handler->handle(parser.request(), parser.request().keep_alive, kNow, out);
+            serve(parser.request(), parser.request().keep_alive, kNow);
             statuses.push_back(status_line(out.head) + (out.close ? " close" : ""));
         } else if (o.event != RequestParser::Event::message_complete) {
             break;
