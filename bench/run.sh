@@ -27,6 +27,8 @@ usage: bench/run.sh [options]
                       busy_poll = 50us, minid-quickack with delayed_ack = off)
   --minid-base PATH   also measure this minid binary (e.g. built from an older commit) as
                       server minid-base, with minid's config: paired minid/minid-base ratios
+  --minid-base-rev R  the same with minid built from commit R (git archive into
+                      build-bench-base/, built once)
   --table posts       only the posts' table: hey -n 2000 -c 50 against the Python designs of
                       bench/posts/, gunicorn (sync, gevent), waitress and the servers above
   --posts             the posts' table after the loads, in the same run (and report)
@@ -48,7 +50,7 @@ EOF
 # ---- options ---------------------------------------------------------------------------------
 COMMAND_LINE="bench/run.sh $*"
 ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS="" POSTS=0
-WRITE_RESULTS=0 MINID_BASE_BIN="" LOADS_ONLY_POSTS=0
+WRITE_RESULTS=0 MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
 SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
@@ -67,6 +69,7 @@ while (($#)); do
         --no-build) BUILD=0 ;;
         --minid) MINID_BIN="$2"; shift ;;
         --minid-base) MINID_BASE_BIN="$2"; shift ;;
+        --minid-base-rev) MINID_BASE_REV="$2"; shift ;;
         --table)
             [[ "$2" == posts ]] || { echo "--table: the only table is posts" >&2; exit 2; }
             POSTS=1 LOADS_ONLY_POSTS=1
@@ -86,7 +89,9 @@ done
 if [[ -n "$MINID_BASE_BIN" ]]; then
     [[ -x "$MINID_BASE_BIN" ]] || { echo "--minid-base: $MINID_BASE_BIN is not an executable" >&2; exit 2; }
     MINID_BASE_BIN=$(realpath "$MINID_BASE_BIN")
-    [[ ",$SERVERS," == *,minid-base,* ]] || SERVERS="$SERVERS,minid-base"
+fi
+if [[ -n "$MINID_BASE_BIN" || -n "$MINID_BASE_REV" ]] && [[ ",$SERVERS," != *,minid-base,* ]]; then
+    SERVERS="$SERVERS,minid-base"
 fi
 ((LOADS_ONLY_POSTS)) && LOADS=""
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$WORKERS" =~ ^[1-9][0-9]*$ ]] || { echo "bad --rounds/--workers" >&2; exit 2; }
@@ -168,18 +173,33 @@ ensure_tools() {
     fi
 }
 
+# build_minid SOURCE_DIR BUILD_DIR LOG: minid in Release, tests off.
 build_minid() {
-    local build="$REPO_DIR/build-bench" deps=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev
+    local src="$1" build="$2" out="$3" deps=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev
         libsystemd-dev nlohmann-json3-dev node-llhttp) missing=() p
     for p in "${deps[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then apt_install "${missing[@]}" || { warn "cannot install ${missing[*]}"; return 1; }; fi
-    log "building minid (Release) in $build"
-    if ! cmake -S "$REPO_DIR" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
-        >"$LOG_DIR/minid-build.txt" 2>&1 ||
-        ! timeout 1800 cmake --build "$build" -j2 >>"$LOG_DIR/minid-build.txt" 2>&1; then
-        warn "minid build failed (see $LOG_DIR/minid-build.txt)"
+    log "building minid (Release) from $src in $build"
+    if ! cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
+        >"$out" 2>&1 || ! timeout 1800 cmake --build "$build" -j2 >>"$out" 2>&1; then
+        warn "minid build failed (see $out)"
         return 1
     fi
+}
+
+# build_minid_rev REV: minid as of commit REV, exported with git archive (the repository's
+# worktrees and branches stay as they are) into build-bench-base/SHA/ and built there once;
+# prints the binary's path.
+build_minid_rev() {
+    local sha dir
+    sha=$(git -C "$REPO_DIR" rev-parse --short "$1^{commit}" 2>/dev/null) || { warn "--minid-base-rev: no commit $1"; return 1; }
+    dir="$REPO_DIR/build-bench-base/$sha"
+    if [[ ! -x "$dir/build/minid" ]]; then
+        rm -rf "$dir" && mkdir -p "$dir/src" || return 1
+        git -C "$REPO_DIR" archive "$sha" | tar -x -C "$dir/src" || { warn "git archive $sha failed"; return 1; }
+        build_minid "$dir/src" "$dir/build" "$LOG_DIR/minid-base-build.txt" || return 1
+    fi
+    echo "$dir/build/minid"
 }
 
 # ---- setup -----------------------------------------------------------------------------------
@@ -240,11 +260,15 @@ fi
 if [[ ",$SERVERS," =~ ,minid(-[a-z]+)?, ]]; then
     if [[ -z "$MINID_BIN" ]]; then
         MINID_BIN="$REPO_DIR/build-bench/minid"
-        if ((BUILD)); then build_minid || true; fi
+        if ((BUILD)); then build_minid "$REPO_DIR" "$REPO_DIR/build-bench" "$LOG_DIR/minid-build.txt" || true; fi
     fi
     MINIDCTL_BIN="$(dirname "$MINID_BIN")/minidctl"
 fi
 MINIDCTL_BIN=${MINIDCTL_BIN:-}
+if [[ -n "$MINID_BASE_REV" && -z "$MINID_BASE_BIN" ]]; then
+    MINID_BASE_BIN=$(build_minid_rev "$MINID_BASE_REV") || MINID_BASE_BIN=""
+    [[ -n "$MINID_BASE_BIN" ]] || warn "minid at $MINID_BASE_REV could not be built: minid-base skipped"
+fi
 
 # ---- start every server once; they serve all rounds (the spread load starts its own) ---------
 STARTED=()
@@ -306,7 +330,7 @@ if [[ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/nu
     echo "size posts hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
     echo "machine $(nproc) vCPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(systemd-detect-virt 2>/dev/null || echo unknown-virt), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "nofile $NOFILE"
-    [[ -z "$MINID_BASE_BIN" ]] || echo "minid_base $MINID_BASE_BIN"
+    [[ -z "$MINID_BASE_BIN" ]] || echo "minid_base $MINID_BASE_BIN${MINID_BASE_REV:+ (commit $MINID_BASE_REV)}"
     for key in "${STARTED[@]}"; do echo "version $key $(server_version "$key")"; done
     echo "version wrk $(wrk -v 2>&1 | head -1)"
     echo "version hey 0.1.4 (Debian's hey; it prints no version)"
