@@ -158,3 +158,42 @@ def run_socketserver(server_class, args):
     server_class.request_queue_size = args.backlog
     with server_class((args.host, args.port), Handler) as server:
         server.serve_forever()
+
+
+def self_test():
+    """python3 httpcore.py self-test: respond() on pipelined, HTTP/1.0, HEAD, bad and partial
+    requests against a temp docroot."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        with open(os.path.join(root, "hello.txt"), "wb") as f:
+            f.write(b"Hello, world!")
+        checks = [
+            (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n" * 2, [b"200 OK", b"200 OK"], False, b""),
+            (b"GET /hello.txt HTTP/1.0\r\n\r\n", [b"200 OK", b"Connection: close"], True, b""),
+            (b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", [b"Connection: keep-alive"], False, b""),
+            (b"HEAD /hello.txt HTTP/1.1\r\n\r\n", [b"Content-Length: 13\r\n"], False, b""),
+            (b"GET /../etc/passwd HTTP/1.1\r\n\r\n", [b"404 Not Found"], False, b""),
+            (b"GET /hello.txt HTTP/1.1\r\nConnection: close\r\n\r\nGET /", [b"Connection: close"], True, b"GET /"),
+            (b"GET /hello.txt HTTP/1.1\r\nHost:", [], False, b"GET /hello.txt HTTP/1.1\r\nHost:"),
+            (b"BREW / HTCPCP/1.0\r\n\r\n", [b"400 Bad Request"], True, b"BREW / HTCPCP/1.0\r\n\r\n"),
+            (b"POST /hello.txt HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", [b"501"], True, b""),
+        ]
+        for raw, wants, want_close, left in checks:
+            buf = bytearray(raw)
+            out, close = respond(buf, root)
+            for want in wants:
+                if out.count(want) < wants.count(want):
+                    raise SystemExit(f"self-test: {raw!r} -> {out!r}, no {want!r}")
+            if close != want_close or bytes(buf) != left:
+                raise SystemExit(f"self-test: {raw!r} -> close {close}, left {bytes(buf)!r}")
+            if b"HEAD" in raw and out.endswith(b"Hello, world!"):
+                raise SystemExit("self-test: HEAD got a body")
+        print(f"httpcore self-test: {len(checks)} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["self-test"]:
+        self_test()
