@@ -262,8 +262,9 @@ class Report:
                  f"run {m.get('date', '?')}: `{m.get('command', 'bench/run.sh')}`.")
         self.add(f"- {m.get('workers', '1')} worker per server, servers pinned to CPU {m.get('server_cpus', '?')}, "
                  f"load generators to CPU {m.get('client_cpus', '?')}, logging off, a 13-byte `hello.txt` and a "
-                 f"1 MiB file; nginx, h2o and lighttpd tuned for static files as their docs advise "
-                 f"([configs]({os.path.basename(self.configs)})).")
+                 f"1 MiB file; the peers tuned for static files as their docs advise: nginx with sendfile, "
+                 f"tcp_nopush and `open_file_cache`, lighttpd with the inotify stat cache, h2o with its "
+                 f"built-in open-file cache ([all configs]({os.path.basename(self.configs)})).")
         self.add(f"- {rounds} round(s); servers interleaved, their order reversed every other round; cells are "
                  "medians (min–max over rounds, or over every hey burst).")
         self.add("- Ranking figure: **server CPU µs per request**, user+system time of all the server's "
@@ -617,8 +618,11 @@ def main():
     write_configs(args.logs, configs, meta)
     chart = args.chart if args.chart and any(res.has(l) for l in SUITE_LOADS) else None
     pchart = args.posts_chart if args.posts_chart and res.has("posts") else None
+    text = Report(res, meta, warnings, chart, pchart, configs).render()
+    if text.count("\n") > 250:  # the report is meant to be read, not searched
+        print(f"report: {args.out} has {text.count(chr(10))} lines, more than 250", file=sys.stderr)
     with open(args.out, "w") as f:
-        f.write(Report(res, meta, warnings, chart, pchart, configs).render())
+        f.write(text)
     if chart:
         summary_chart(res, meta, chart, args.logs)
     if pchart:
