@@ -346,7 +346,7 @@ class Report:
         servers = minid_first(r.ran("idle"))
         if not servers:
             return
-        self.add("### 5. Idle keep-alive connections\n")
+        self.add("### Idle keep-alive connections\n")
         self.add(f"{self.m.get('idle_conns', '?')} connections each send one request and stay open; RSS of the "
                  "worker processes before and with them; a `wrk -c10` probe on other connections before → "
                  "during.\n")
@@ -367,7 +367,7 @@ class Report:
         servers = minid_first(r.ran("reload"))
         if not servers:
             return
-        self.add("### 6. Reload under load\n")
+        self.add("### Reload under load\n")
         self.add("Graceful reloads while `wrk` runs (minid SIGHUP, `nginx -s reload`, h2o SIGHUP, lighttpd "
                  "SIGUSR1). Every failed request counts; minid's target is 0.\n")
         rows = []
@@ -386,7 +386,7 @@ class Report:
         servers = minid_first(r.ran("spread"))
         if not servers:
             return
-        self.add("### 7. Two workers\n")
+        self.add("### Two workers\n")
         self.add(f"A second instance with 2 workers (h2o: threads) on CPUs {self.m.get('spread_cpus', '?')} under "
                  "keep-alive `wrk`: connections and requests per worker, the busiest worker's CPU share.\n")
         rows = []
@@ -402,20 +402,20 @@ class Report:
     def loads(self):
         m = self.m
         self.add("## Each load\n")
-        self.latency_load("keepalive", "1. Keep-alive", f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt, requests "
+        self.latency_load("keepalive", "Keep-alive", f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt, requests "
                           "back to back on each connection. errors = non-2xx + socket errors.")
-        self.latency_load("close", "2. One connection per request",
+        self.latency_load("close", "One connection per request",
                           f"`{m.get('close_tool', 'ab')}` on hello.txt, a new TCP connection per request "
                           "(ab's latencies are whole milliseconds).")
-        self.latency_load("hey", "3. hey bursts", "`hey` on hello.txt, several bursts per round; RPS counts 200 "
+        self.latency_load("hey", "hey bursts", "`hey` on hello.txt, several bursts per round; RPS counts 200 "
                           "responses only. Client-bound: every C server lands in the same range.")
-        self.latency_load("big", "4. 1 MiB file", "`wrk` on the 1 MiB file over keep-alive connections.",
+        self.latency_load("big", "1 MiB file", "`wrk` on the 1 MiB file over keep-alive connections.",
                           metric="mb_s", unit="MB/s", cpu="cpu_us_per_mb", cpu_label="CPU µs/MiB")
         self.idle()
         self.reload()
         self.spread_load()
         quota = number(m.get("capped_quota_us", "")) or 50000
-        self.latency_load("capped", "8. Keep-alive at a CPU quota",
+        self.latency_load("capped", "Keep-alive at a CPU quota",
                           f"A fresh instance in a cgroup with {quota / 100000:.2g} CPU ({quota:.0f} µs per 100 ms): "
                           "the server, not the client, sets the rate. Throttled = periods in which it used up its "
                           "quota (below 80%: a warning).", extra=("throttled_pct", "throttled %"))
