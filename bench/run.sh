@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark suite: minid against nginx, h2o and lighttpd (optionally waitress, gunicorn) on
-# loopback, each server run by hand with its own config in a temp dir. See bench/README.md.
+# loopback, each server run by hand with its own config in a temp dir, and the posts' table
+# (Python server designs and WSGI servers beside them). See bench/README.md.
 #
 #   bench/run.sh [--quick] [--rounds N] [--workers N] [--servers LIST] [--loads LIST]
 #                [--skip LIST] [--no-LOAD] [--idle-conns N] [--close-tool ab|wrk]
+#                [--table posts] [--posts] [--write-results] [--minid-base PATH]
 #                [--no-install] [--no-build] [--minid PATH] [--out DIR] [--keep-tmp]
 set -euo pipefail
 
@@ -19,10 +21,18 @@ usage: bench/run.sh [options]
   --rounds N          measured rounds (default 3; servers interleaved, order alternated)
   --workers N         worker processes (h2o: threads) for every server (default 1)
   --servers LIST      comma list of minid,nginx,h2o,lighttpd,waitress,gunicorn,nginx-deferred,
-                      minid-nopoll,minid-quickack (default minid,nginx,h2o,lighttpd; "all" =
+                      minid-poll,minid-quickack (default minid,nginx,h2o,lighttpd; "all" =
                       the first six; nginx-deferred is nginx with "listen ... deferred", i.e.
-                      TCP_DEFER_ACCEPT like minid's default; minid-nopoll is minid with
-                      busy_poll = 0, minid-quickack with delayed_ack = off)
+                      TCP_DEFER_ACCEPT like minid's default; minid-poll is minid with
+                      busy_poll = 50us, minid-quickack with delayed_ack = off)
+  --minid-base PATH   also measure this minid binary (e.g. built from an older commit) as
+                      server minid-base, with minid's config: paired minid/minid-base ratios
+  --minid-base-rev R  the same with minid built from commit R (git archive into
+                      build-bench-base/, built once)
+  --table posts       only the posts' table: hey -n 2000 -c 50 against the Python designs of
+                      bench/posts/, gunicorn (sync, gevent), waitress and the servers above
+  --posts             the posts' table after the loads, in the same run (and report)
+  --write-results     also write bench/RESULTS.md, its charts and bench/RESULTS-configs.md
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread,capped (default
                       all; capped needs root and a cgroup with the cpu controller)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
@@ -38,7 +48,9 @@ EOF
 }
 
 # ---- options ---------------------------------------------------------------------------------
-ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS=""
+COMMAND_LINE="bench/run.sh $*"
+ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS="" POSTS=0
+WRITE_RESULTS=0 MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
 SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
@@ -56,6 +68,15 @@ while (($#)); do
         --no-install) INSTALL=0 ;;
         --no-build) BUILD=0 ;;
         --minid) MINID_BIN="$2"; shift ;;
+        --minid-base) MINID_BASE_BIN="$2"; shift ;;
+        --minid-base-rev) MINID_BASE_REV="$2"; shift ;;
+        --table)
+            [[ "$2" == posts ]] || { echo "--table: the only table is posts" >&2; exit 2; }
+            POSTS=1 LOADS_ONLY_POSTS=1
+            shift
+            ;;
+        --posts) POSTS=1 ;;
+        --write-results) WRITE_RESULTS=1 ;;
         --out) OUT_DIR="$2"; shift ;;
         --keep-tmp) KEEP_TMP=1 ;;
         --no-*) SKIP="$SKIP,${1#--no-}" ;;
@@ -65,6 +86,14 @@ while (($#)); do
     shift
 done
 [[ "$SERVERS" == all ]] && SERVERS="minid,nginx,h2o,lighttpd,waitress,gunicorn"
+if [[ -n "$MINID_BASE_BIN" ]]; then
+    [[ -x "$MINID_BASE_BIN" ]] || { echo "--minid-base: $MINID_BASE_BIN is not an executable" >&2; exit 2; }
+    MINID_BASE_BIN=$(realpath "$MINID_BASE_BIN")
+fi
+if [[ -n "$MINID_BASE_BIN" || -n "$MINID_BASE_REV" ]] && [[ ",$SERVERS," != *,minid-base,* ]]; then
+    SERVERS="$SERVERS,minid-base"
+fi
+((LOADS_ONLY_POSTS)) && LOADS=""
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$WORKERS" =~ ^[1-9][0-9]*$ ]] || { echo "bad --rounds/--workers" >&2; exit 2; }
 [[ "$CLOSE_TOOL" == ab || "$CLOSE_TOOL" == wrk ]] || { echo "--close-tool is ab or wrk" >&2; exit 2; }
 
@@ -84,6 +113,10 @@ CAPPED_QUOTA_US=${CAPPED_QUOTA_US:-50000}
 # Connection spread is about how the kernel hands connections to 2 workers: give them both CPUs.
 SPREAD_CPUS=${SPREAD_CPUS:-0,1}
 MAX_BUSY=${MAX_BUSY:-15} MAX_LOADAVG=${MAX_LOADAVG:-1.0}
+
+# The posts' table: its rows beyond the servers of --servers (which join it too), in the order
+# of the posts. gunicorn runs (2 x CPUs) + 1 workers as its docs advise, the pools 8.
+POSTS_SERVERS=${POSTS_SERVERS:-py-sequential,py-fork,py-forkingserver,py-thread,py-threadingserver,py-processpool,py-threadpool,py-selectors,py-asyncio,gunicorn,gunicorn-gevent,waitress}
 
 SELECTED_LOADS=()
 for load in ${LOADS//,/ }; do
@@ -127,26 +160,46 @@ ensure_tools() {
     if ((${#missing[@]})); then
         apt_install "${missing[@]}" || die "missing tools (${missing[*]}): install them or drop --no-install"
     fi
-    if [[ ",$SERVERS," == *,waitress,* ]] && ! "$PY" -c 'import waitress' 2>/dev/null; then
+    local wanted=",$SERVERS,"
+    ((POSTS)) && wanted="$wanted$POSTS_SERVERS,"
+    if [[ "$wanted" == *,waitress,* ]] && ! "$PY" -c 'import waitress' 2>/dev/null; then
         apt_install python3-waitress || warn "python3-waitress unavailable: waitress skipped"
     fi
-    if [[ ",$SERVERS," == *,gunicorn,* ]] && ! "$PY" -c 'import gunicorn' 2>/dev/null; then
+    if [[ "$wanted" == *,gunicorn* ]] && ! "$PY" -c 'import gunicorn' 2>/dev/null; then
         apt_install gunicorn || warn "gunicorn unavailable: gunicorn skipped"
+    fi
+    if [[ "$wanted" == *,gunicorn-gevent,* ]] && ! "$PY" -c 'import gevent' 2>/dev/null; then
+        apt_install python3-gevent || warn "python3-gevent unavailable: gunicorn-gevent skipped"
     fi
 }
 
+# build_minid SOURCE_DIR BUILD_DIR LOG: minid in Release, tests off.
 build_minid() {
-    local build="$REPO_DIR/build-bench" deps=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev
+    local src="$1" build="$2" out="$3" deps=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev
         libsystemd-dev nlohmann-json3-dev node-llhttp) missing=() p
     for p in "${deps[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if ((${#missing[@]})); then apt_install "${missing[@]}" || { warn "cannot install ${missing[*]}"; return 1; }; fi
-    log "building minid (Release) in $build"
-    if ! cmake -S "$REPO_DIR" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
-        >"$LOG_DIR/minid-build.txt" 2>&1 ||
-        ! timeout 1800 cmake --build "$build" -j2 >>"$LOG_DIR/minid-build.txt" 2>&1; then
-        warn "minid build failed (see $LOG_DIR/minid-build.txt)"
+    log "building minid (Release) from $src in $build"
+    if ! cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINID_TESTS=OFF \
+        >"$out" 2>&1 || ! timeout 1800 cmake --build "$build" -j2 >>"$out" 2>&1; then
+        warn "minid build failed (see $out)"
         return 1
     fi
+}
+
+# build_minid_rev REV: minid as of commit REV, exported with git archive (the repository's
+# worktrees and branches stay as they are) into build-bench-base/SHA/ and built there once;
+# prints the binary's path.
+build_minid_rev() {
+    local sha dir
+    sha=$(git -C "$REPO_DIR" rev-parse --short "$1^{commit}" 2>/dev/null) || { warn "--minid-base-rev: no commit $1"; return 1; }
+    dir="$REPO_DIR/build-bench-base/$sha"
+    if [[ ! -x "$dir/build/minid" ]]; then
+        rm -rf "$dir" && mkdir -p "$dir/src" || return 1
+        git -C "$REPO_DIR" archive "$sha" | tar -x -C "$dir/src" || { warn "git archive $sha failed"; return 1; }
+        build_minid "$dir/src" "$dir/build" "$LOG_DIR/minid-base-build.txt" || return 1
+    fi
+    echo "$dir/build/minid"
 }
 
 # ---- setup -----------------------------------------------------------------------------------
@@ -207,11 +260,15 @@ fi
 if [[ ",$SERVERS," =~ ,minid(-[a-z]+)?, ]]; then
     if [[ -z "$MINID_BIN" ]]; then
         MINID_BIN="$REPO_DIR/build-bench/minid"
-        if ((BUILD)); then build_minid || true; fi
+        if ((BUILD)); then build_minid "$REPO_DIR" "$REPO_DIR/build-bench" "$LOG_DIR/minid-build.txt" || true; fi
     fi
     MINIDCTL_BIN="$(dirname "$MINID_BIN")/minidctl"
 fi
 MINIDCTL_BIN=${MINIDCTL_BIN:-}
+if [[ -n "$MINID_BASE_REV" && -z "$MINID_BASE_BIN" ]]; then
+    MINID_BASE_BIN=$(build_minid_rev "$MINID_BASE_REV") || MINID_BASE_BIN=""
+    [[ -n "$MINID_BASE_BIN" ]] || warn "minid at $MINID_BASE_REV could not be built: minid-base skipped"
+fi
 
 # ---- start every server once; they serve all rounds (the spread load starts its own) ---------
 STARTED=()
@@ -229,59 +286,123 @@ done
 ((${#STARTED[@]})) || die "no server could be started"
 
 # Warm-up: page cache, lazily built structures, first-connection costs stay out of round 1.
+warm_up() {
+    client 20 wrk -t1 -c8 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/hello.txt" >/dev/null 2>&1 || true
+    client 20 wrk -t1 -c2 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/1m.bin" >/dev/null 2>&1 || true
+}
+# Memory of each server once warm: RSS per worker process (summed over threads' process).
+record_memory() {
+    local rss
+    rss=$(proctree rss "${SRV_PID[$1]}")
+    record 0 memory "$1" rss_per_worker_kib \
+        "$(awk -v t="${rss%% *}" -v list="${rss#* }" 'BEGIN { n = split(list, w, " "); printf "%.0f\n", (n > 0 ? t / n : t) }')"
+}
 for key in "${STARTED[@]}"; do
-    client 20 wrk -t1 -c8 -d1s "http://127.0.0.1:${SRV_PORT[$key]}/hello.txt" >/dev/null 2>&1 || true
-    client 20 wrk -t1 -c2 -d1s "http://127.0.0.1:${SRV_PORT[$key]}/1m.bin" >/dev/null 2>&1 || true
+    warm_up "$key"
+    record_memory "$key"
 done
 
+commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then commit="$commit+changes"; fi
 {
     echo "date $STAMP"
+    echo "commit $commit"
+    echo "command $COMMAND_LINE"
     echo "quick $QUICK"
     echo "rounds $ROUNDS"
     echo "workers $WORKERS"
     echo "servers ${STARTED[*]}"
     echo "loads ${SELECTED_LOADS[*]}"
+    echo "posts $POSTS"
     echo "server_cpus $SERVER_CPUS"
     echo "client_cpus $CLIENT_CPUS"
     echo "spread_cpus $SPREAD_CPUS"
     echo "close_tool $CLOSE_TOOL"
     echo "capped_quota_us $CAPPED_QUOTA_US"
-    echo "sizes hey -n $HEY_N -c $HEY_C ($HEY_REPEAT bursts per round) | wrk -t1 -c $WRK_C -d ${WRK_SECS}s | ab -n $AB_N -c $AB_C | 1m.bin wrk -c $BIG_C -d ${WRK_SECS}s | idle $IDLE_CONNS conns, probe wrk -c $PROBE_C -d ${PROBE_SECS}s | reload wrk -c $WRK_C -d ${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart | spread 2 workers, wrk -c $WRK_C -d ${SPREAD_SECS}s | capped wrk -c $WRK_C -d ${WRK_SECS}s, CPU quota ${CAPPED_QUOTA_US} us per 100 ms"
-    echo "machine $(nproc) CPUs, $(uname -r), nofile $NOFILE"
+    echo "size hey hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
+    echo "size keepalive wrk -t1 -c$WRK_C -d${WRK_SECS}s"
+    echo "size close $CLOSE_TOOL, $AB_N requests from $AB_C clients (wrk: ${WRK_SECS}s)"
+    echo "size big wrk -t1 -c$BIG_C -d${WRK_SECS}s on 1m.bin"
+    echo "size idle $IDLE_CONNS idle connections, probe wrk -c$PROBE_C -d${PROBE_SECS}s"
+    echo "size reload wrk -c$WRK_C -d${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart"
+    echo "size spread 2 workers, wrk -c$WRK_C -d${SPREAD_SECS}s"
+    echo "size capped wrk -c$WRK_C -d${WRK_SECS}s at ${CAPPED_QUOTA_US} us of CPU per 100 ms"
+    echo "size posts hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
+    echo "machine $(nproc) vCPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(systemd-detect-virt 2>/dev/null || echo unknown-virt), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "nofile $NOFILE"
+    [[ -z "$MINID_BASE_BIN" ]] || echo "minid_base $MINID_BASE_BIN${MINID_BASE_REV:+ (commit $MINID_BASE_REV)}"
     for key in "${STARTED[@]}"; do echo "version $key $(server_version "$key")"; done
     echo "version wrk $(wrk -v 2>&1 | head -1)"
+    echo "version hey 0.1.4 (Debian's hey; it prints no version)"
 } >"$LOG_DIR/meta.txt"
 
 # ---- rounds ----------------------------------------------------------------------------------
-for ((round = 1; round <= ROUNDS; round++)); do
-    check_quiet "round $round"
-    order=("${STARTED[@]}")
-    if ((round % 2 == 0)); then  # alternate the order: no server always goes first
-        order=()
-        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do order+=("${STARTED[i]}"); done
-    fi
-    for load in "${SELECTED_LOADS[@]}"; do
-        for key in "${order[@]}"; do
-            log "round $round/$ROUNDS: $load on $key"
-            "load_$load" "$round" "$key"
+# run_rounds LOADS KEYS...: every load against every server, round after round, the servers'
+# order reversed every other round so that none always goes first.
+run_rounds() {
+    local loads keys=("${@:2}") round load key order i
+    read -ra loads <<<"$1"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        check_quiet "round $round"
+        order=("${keys[@]}")
+        if ((round % 2 == 0)); then
+            order=()
+            for ((i = ${#keys[@]} - 1; i >= 0; i--)); do order+=("${keys[i]}"); done
+        fi
+        for load in "${loads[@]}"; do
+            for key in "${order[@]}"; do
+                log "round $round/$ROUNDS: $load on $key"
+                "load_$load" "$round" "$key"
+            done
         done
     done
-done
+}
+((${#SELECTED_LOADS[@]} == 0)) || run_rounds "${SELECTED_LOADS[*]}" "${STARTED[@]}"
+
+# ---- the posts' table ------------------------------------------------------------------------
+# Rows: the servers already running (minid, nginx, ...) plus the Python designs and WSGI
+# servers, started now, all pinned like the rest.
+if ((POSTS)); then
+    posts_keys=("${STARTED[@]}")
+    ncpu=$(taskset -c "$SERVER_CPUS" nproc)
+    for name in ${POSTS_SERVERS//,/ }; do
+        [[ -n "${SRV_PID[$name]:-}" ]] && continue
+        if ! server_available "$name"; then
+            warn "posts' table: $name is not available: skipped"
+            continue
+        fi
+        case "$name" in
+            gunicorn*) w=$((2 * ncpu + 1)) ;;
+            py-processpool | py-threadpool) w=8 ;;
+            *) w=1 ;;
+        esac
+        if server_start "$name" "$name" "$w" "${SERVER_BASE_PORT[$name]}"; then
+            warm_up "$name"
+            record_memory "$name"
+            posts_keys+=("$name")
+        else
+            warn "posts' table: $name does not serve files: skipped"
+        fi
+    done
+    {
+        echo "posts_rows ${posts_keys[*]}"
+        for name in "${posts_keys[@]:${#STARTED[@]}}"; do echo "version $name $(server_version "$name")"; done
+    } >>"$LOG_DIR/meta.txt"
+    run_rounds posts "${posts_keys[@]}"
+fi
 
 # ---- report ----------------------------------------------------------------------------------
 REPORT="$OUT_DIR/results-$STAMP.md"
-"$PY" "$BENCH_LIB/report.py" --results "$RESULTS_TSV" --meta "$LOG_DIR/meta.txt" \
-    --warnings "$WARNINGS_TXT" --chart "$OUT_DIR/chart.png" --chart-dir "$LOG_DIR" >"$REPORT"
-# minid against each other server within the same round, when there is anything to pair.
-if paired=$("$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" --loads keepalive:rps,close:rps,hey:rps,big:mb_s,capped:rps \
-    2>/dev/null); then
-    {
-        printf '\n## Paired per-round ratios\n\nminid divided by each server within the same round (hey: the same burst), median (range) and rounds won; CPU time and latency: below 1 is better. See README.\n\n'
-        echo "$paired"
-        echo
-        "$PY" "$BENCH_LIB/paired.py" "$RESULTS_TSV" \
-            --loads keepalive:cpu_us_per_req,close:cpu_us_per_req,hey:cpu_us_per_req,hey:p99_ms || true
-    } >>"$REPORT"
-fi
+report() {  # report MARKDOWN CHART POSTS_CHART CONFIGS
+    "$PY" "$BENCH_LIB/report.py" --logs "$LOG_DIR" --out "$1" --chart "$2" --posts-chart "$3" --configs "$4"
+}
+report "$REPORT" "$OUT_DIR/results-$STAMP.png" "$OUT_DIR/results-$STAMP-posts.png" \
+    "$OUT_DIR/results-$STAMP-configs.md"
 cat "$REPORT"
-log "report: $REPORT; chart: $OUT_DIR/chart.png; raw outputs: $LOG_DIR"
+if ((WRITE_RESULTS)); then
+    ((QUICK)) && warn "--write-results with --quick: bench/RESULTS.md now holds a smoke run, not a measurement"
+    report "$BENCH_DIR/RESULTS.md" "$BENCH_DIR/RESULTS.png" "$BENCH_DIR/RESULTS-posts.png" \
+        "$BENCH_DIR/RESULTS-configs.md"
+    log "wrote bench/RESULTS.md, RESULTS.png, RESULTS-posts.png, RESULTS-configs.md"
+fi
+log "report: $REPORT (charts and configs beside it); raw outputs: $LOG_DIR"

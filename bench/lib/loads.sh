@@ -1,6 +1,7 @@
-# The eight loads of bench/run.sh, one function each: load_NAME ROUND KEY runs one load against
-# one running server instance and records its figures. Sourced by run.sh; the sizes (HEY_N,
-# WRK_SECS, ...) are set there, --quick makes them small.
+# The loads of bench/run.sh, one function each: load_NAME ROUND KEY runs one load against one
+# running server instance and records its figures, the server's CPU time per request among them
+# (all its processes, user + system). Sourced by run.sh; the sizes (HEY_N, WRK_SECS, ...) are
+# set there, --quick makes them small. load_posts is the posts' table (bench/run.sh --table posts).
 
 # Raw tool output of one load: kept under bench/out/logs-DATE/ for a second look.
 raw_log() { echo "$LOG_DIR/r$1-$2-$3.txt"; }
@@ -27,21 +28,31 @@ run_wrk() {
         -s "$BENCH_LIB/wrk_report.lua" "http://127.0.0.1:$port$path" >"$out" 2>&1 || true
 }
 
-# 1. hey: a short burst of 2000 requests from 50 clients (client-bound; see README). A burst
-# lasts ~0.1 s, so one sample per round is mostly noise: each round runs HEY_REPEAT bursts and
-# records each as sample ROUND.I; the report's medians and ranges go over all of them.
-load_hey() {
-    local round="$1" key="$2" pid="${SRV_PID[$2]}" port="${SRV_PORT[$2]}" out before after parsed i
+# hey_bursts ROUND LOAD KEY: HEY_REPEAT bursts of hey -n HEY_N -c HEY_C on hello.txt, each
+# recorded as sample ROUND.I with the server's CPU time per request.
+hey_bursts() {
+    local round="$1" load="$2" key="$3" pid="${SRV_PID[$3]}" port="${SRV_PORT[$3]}" out before after parsed i
     for ((i = 1; i <= HEY_REPEAT; i++)); do
-        out=$(raw_log "$round.$i" hey "$key")
+        out=$(raw_log "$round.$i" "$load" "$key")
         before=$(server_cpu "$pid")
         client 120 hey -n "$HEY_N" -c "$HEY_C" "http://127.0.0.1:$port/hello.txt" >"$out" 2>&1 || true
+        # A forking server's children exit once hey has closed their connections: let them go
+        # (and be reaped into their parent's CPU time) before reading it.
+        sleep 0.1
         after=$(server_cpu "$pid")
         parsed=$(parse hey "$out" "$HEY_N")
-        record_kv "$round.$i" hey "$key" <<<"$parsed"
-        record "$round.$i" hey "$key" cpu_us_per_req "$(cpu_per_unit "$before" "$after" "$(kv requests <<<"$parsed")" 1e6)"
+        record_kv "$round.$i" "$load" "$key" <<<"$parsed"
+        record "$round.$i" "$load" "$key" cpu_us_per_req "$(cpu_per_unit "$before" "$after" "$(kv requests <<<"$parsed")" 1e6)"
     done
 }
+
+# 1. hey: a short burst of 2000 requests from 50 clients (client-bound; see README). A burst
+# lasts ~0.1 s, so one sample per round is mostly noise: each round runs HEY_REPEAT bursts and
+# the report's medians and ranges go over all of them.
+load_hey() { hey_bursts "$1" hey "$2"; }
+
+# The posts' table: the same bursts against every row, C servers and Python designs alike.
+load_posts() { hey_bursts "$1" posts "$2"; }
 
 # 2. keep-alive: wrk, 50 connections each sending requests back to back.
 load_keepalive() {
@@ -90,7 +101,7 @@ load_big() {
 # 5. many idle keep-alive connections: memory per connection, and whether other clients stay fast.
 load_idle() {
     local round="$1" key="$2" pid="${SRV_PID[$2]}" port="${SRV_PORT[$2]}"
-    local out probe0 probe1 rss0 rss1 ready="" cpid held t parsed done_line
+    local out probe0 probe1 rss0 rss1 cpu0 cpu1 ready="" cpid held t parsed done_line
     out=$(raw_log "$round" idle "$key")
     probe0=$(raw_log "$round" idle-probe-before "$key")
     probe1=$(raw_log "$round" idle-probe-during "$key")
@@ -100,6 +111,7 @@ load_idle() {
     record "$round" idle "$key" probe_before_p99_ms "$(parse wrk "$probe0" | kv p99_ms)"
 
     rss0=$(proctree rss "$pid")
+    cpu0=$(server_cpu "$pid")
     : >"$out"  # exists before the background client opens it: the READY poll reads it
     taskset -c "$CLIENT_CPUS" timeout --kill-after=5 $((IDLE_HOLD_MAX + 150)) \
         "$IDLE_BIN" 127.0.0.1 "$port" /hello.txt "$IDLE_CONNS" "$IDLE_HOLD_MAX" >"$out" 2>&1 &
@@ -117,6 +129,7 @@ load_idle() {
         wait "$cpid" 2>/dev/null || true
         return 0
     fi
+    cpu1=$(server_cpu "$pid")
     sleep 0.5
     rss1=$(proctree rss "$pid")
     held=$(proctree conns "$pid" "$port" | awk '{ s += $2 } END { print s + 0 }')
@@ -134,6 +147,8 @@ load_idle() {
     record "$round" idle "$key" conns_held_server "$held"
     record "$round" idle "$key" conns_alive_end "$(sed -n 's/.*alive=\([0-9]*\).*/\1/p' <<<"$done_line")"
     record "$round" idle "$key" setup_s "$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")"
+    # Server CPU per connection set up (accept, one request, keep it): µs.
+    record "$round" idle "$key" cpu_us_per_conn "$(cpu_per_unit "$cpu0" "$cpu1" "$ok" 1e6)"
     record "$round" idle "$key" rss_before_kib "${rss0%% *}"
     record "$round" idle "$key" rss_after_kib "${rss1%% *}"
     record "$round" idle "$key" rss_workers_before "${rss0#* }"
@@ -155,10 +170,11 @@ load_idle() {
 
 # 6. reload under load: graceful reloads while wrk runs; every failed request counts.
 load_reload() {
-    local round="$1" key="$2" port="${SRV_PORT[$2]}" out wpid i done=0 parsed serving=1
+    local round="$1" key="$2" port="${SRV_PORT[$2]}" out wpid i done=0 parsed serving=1 before after
     local -A seen=()
     server_can_reload "$key" || return 0
     out=$(raw_log "$round" reload "$key")
+    before=$(server_cpu "${SRV_PID[$key]}")
     for p in $(proctree workers "${SRV_PID[$key]}"); do seen[$p]=old; done
     run_wrk "$out" "$RELOAD_SECS" "$WRK_C" /hello.txt "$port" &
     wpid=$!
@@ -171,6 +187,7 @@ load_reload() {
         for p in $(proctree workers "${SRV_PID[$key]}"); do seen[$p]=${seen[$p]:-new}; done
     done
     wait "$wpid" || true
+    after=$(server_cpu "${SRV_PID[$key]}")  # reaped old workers included (cutime/cstime)
     # Still serving after all that? (A server that died would also show as socket errors.)
     if ! wait_http "http://127.0.0.1:$port/hello.txt" "Hello, world!" "${SRV_PID[$key]}" 10; then
         serving=0
@@ -181,13 +198,14 @@ load_reload() {
     record "$round" reload "$key" reloads "$done"
     record "$round" reload "$key" new_worker_pids "$(printf '%s\n' "${seen[@]}" | grep -c new || true)"
     record "$round" reload "$key" serving_after "$serving"
+    record "$round" reload "$key" cpu_us_per_req "$(cpu_per_unit "$before" "$after" "$(kv requests <<<"$parsed")" 1e6)"
     # Let draining old workers finish so they do not eat into the next load.
     sleep 1
 }
 
 # 7. spread of connections over 2 workers of a fresh instance, under keep-alive wrk -c50.
 load_spread() {
-    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-w2" port out wpid before after conns
+    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-w2" port out wpid before after conns cpu0 cpu1 parsed
     port=${SERVER_BASE_PORT[$name]}
     port=$((port + 100))
     out=$(raw_log "$round" spread "$key")
@@ -197,6 +215,7 @@ load_spread() {
         return 0
     }
     before=$(proctree cpu-each "${SRV_PID[$k2]}")
+    cpu0=$(server_cpu "${SRV_PID[$k2]}")
     run_wrk "$out" "$SPREAD_SECS" "$WRK_C" /hello.txt "$port" &
     wpid=$!
     BG_PIDS+=("$wpid")
@@ -204,6 +223,7 @@ load_spread() {
     conns=$(proctree conns "${SRV_PID[$k2]}" "$port")
     wait "$wpid" || true
     after=$(proctree cpu-each "${SRV_PID[$k2]}")
+    cpu1=$(server_cpu "${SRV_PID[$k2]}")
     if [[ "$name" == minid* ]]; then minid_worker_requests "$k2" "$round" "$key"; fi
     server_stop "$k2"
 
@@ -222,7 +242,9 @@ load_spread() {
         record "$round" spread "$key" conn_max_share_pct \
             "$(awk '{ t += $2; if ($2 > m) m = $2 } END { if (t > 0) printf "%.0f\n", 100 * m / t; else print "nan" }' <<<"$conns")"
     fi
-    record_kv "$round" spread "$key" < <(parse wrk "$out" | grep -E '^(rps|p99_ms|errors) ')
+    parsed=$(parse wrk "$out")
+    record_kv "$round" spread "$key" < <(grep -E '^(rps|p99_ms|errors) ' <<<"$parsed")
+    record "$round" spread "$key" cpu_us_per_req "$(cpu_per_unit "$cpu0" "$cpu1" "$(kv requests <<<"$parsed")" 1e6)"
 }
 
 # 8. keep-alive with a fresh instance held to a CPU quota (CAPPED_QUOTA_US per 100 ms, half a
@@ -230,7 +252,7 @@ load_spread() {
 # figure is requests per half CPU-second of the server. "throttled" is the share of the quota
 # periods in which the server used up its quota; well below 100% the client was the limit.
 load_capped() {
-    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-capped" port out cg p0 t0 p1 t1 pct
+    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-capped" port out cg p0 t0 p1 t1 pct cpu0 cpu1 parsed
     port=$((${SERVER_BASE_PORT[$name]} + 200))
     out=$(raw_log "$round" capped "$key")
     cg=$(cg_make "$CG_BASE" "minid-bench-$$-$k2" "$CAPPED_QUOTA_US" 100000) || {
@@ -243,11 +265,15 @@ load_capped() {
         return 0
     fi
     read -r p0 t0 < <(cg_stat "$cg")
+    cpu0=$(server_cpu "${SRV_PID[$k2]}")
     run_wrk "$out" "$WRK_SECS" "$WRK_C" /hello.txt "$port"
+    cpu1=$(server_cpu "${SRV_PID[$k2]}")
     read -r p1 t1 < <(cg_stat "$cg")
     server_stop "$k2"
     cg_remove "$cg"
-    record_kv "$round" capped "$key" < <(parse wrk "$out" | grep -E '^(rps|p50_ms|p99_ms|max_ms|errors) ')
+    parsed=$(parse wrk "$out")
+    record_kv "$round" capped "$key" < <(grep -E '^(rps|p50_ms|p99_ms|max_ms|errors) ' <<<"$parsed")
+    record "$round" capped "$key" cpu_us_per_req "$(cpu_per_unit "$cpu0" "$cpu1" "$(kv requests <<<"$parsed")" 1e6)"
     pct=$(awk -v p=$((p1 - p0)) -v t=$((t1 - t0)) 'BEGIN { if (p > 0) printf "%.0f\n", 100 * t / p; else print "nan" }')
     record "$round" capped "$key" throttled_pct "$pct"
     if [[ "$pct" == nan ]] || ((pct < 80)); then

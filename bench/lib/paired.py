@@ -8,27 +8,7 @@ import argparse
 import statistics
 import sys
 
-from report import Results, number
-
-
-def load(path):
-    # sample -> (load, server, metric) -> number, from report.py's reader of results.tsv.
-    rows = {}
-    for sample, values in Results(path).by_sample.items():
-        nums = {k: number(v) for k, v in values.items()}
-        rows[sample] = {k: v for k, v in nums.items() if v is not None}
-    return rows
-
-
-def ratios(rows, base, load_name, metric, other):
-    out = []
-    for sample in sorted(rows):
-        got = rows[sample]
-        a = got.get((load_name, base, metric))
-        b = got.get((load_name, other, metric))
-        if a is not None and b:
-            out.append(a / b)
-    return out
+from report import Results, paired_ratios as ratios
 
 
 def main():
@@ -37,8 +17,8 @@ def main():
     ap.add_argument("--base", default="minid")
     ap.add_argument("--loads", default="keepalive:rps,close:rps,hey:rps")
     args = ap.parse_args()
-    rows = load(args.tsv)
-    servers = sorted({s for r in rows.values() for (_, s, _) in r if s != args.base})
+    rows = Results(args.tsv)
+    servers = [s for s in rows.servers if s != args.base]
     specs = [tuple(x.split(":", 1)) for x in args.loads.split(",")]
     # Only the columns some server has samples for; nothing at all is an error.
     specs = [(l, m) for l, m in specs

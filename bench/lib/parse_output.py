@@ -98,6 +98,13 @@ def parse_hey(text, expected):
         out[f"p{pct}_ms"] = float(m.group(1)) * 1e3 if m else float("nan")
     slowest = re.search(r"^\s*Slowest:\s+([\d.]+) secs", text, re.M)
     out["max_ms"] = float(slowest.group(1)) * 1e3 if slowest and ok else float("nan")
+    average = re.search(r"^\s*Average:\s+([\d.]+) secs", text, re.M)
+    out["mean_ms"] = float(average.group(1)) * 1e3 if average and ok else float("nan")
+    # The mode, as the posts read it: the mark of hey's fullest histogram bucket (11 buckets
+    # from the fastest to the slowest response).
+    hist = text.split("Response time histogram:", 1)[1] if "Response time histogram:" in text else ""
+    buckets = [(int(n), float(mark)) for mark, n in re.findall(r"^\s*([\d.]+) \[(\d+)\]", hist, re.M)]
+    out["mode_ms"] = max(buckets)[1] * 1e3 if buckets and ok else float("nan")
     out["non2xx"] = sum(n for c, n in statuses.items() if not 200 <= c < 400)
     out["errors"] = out["non2xx"] + errors
     if not total:
@@ -183,6 +190,12 @@ Summary:
   Average:	0.0005 secs
   Requests/sec:	33104.8941
 
+Response time histogram:
+  0.000 [1]	|
+  0.001 [310]	|■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■
+  0.002 [150]	|■■■■■■■■■■■■■■■■■■■
+  0.005 [37]	|■■■■
+
 Latency distribution:
   10% in 0.0001 secs
   50% in 0.0004 secs
@@ -231,7 +244,7 @@ def self_test():
               {"rps": 70120.0, "p99_ms": 1.2, "err_read": 193, "non2xx": 7, "errors": 200})
         check("hey", parse_hey(SAMPLE_HEY, 500),
               {"requests": 498, "rps": 498 / 0.0151, "p50_ms": 0.4, "p99_ms": 2.7, "max_ms": 4.8,
-               "errors": 2})
+               "mean_ms": 0.5, "mode_ms": 1.0, "errors": 2})
         check("ab", parse_ab(SAMPLE_AB, 1000),
               {"requests": 1000, "rps": 17768.62, "p99_ms": 1, "max_ms": 4, "non2xx": 1000,
                "errors": 1003})

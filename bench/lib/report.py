@@ -1,13 +1,40 @@
 #!/usr/bin/env python3
-# Turns the bench's results table (round, load, server, metric, value) into the markdown report
-# (medians with min–max over the rounds, "% of nginx") and draws the summary chart with gnuplot.
+# Writes the bench report from one run's logs directory (results.tsv, meta.txt, warnings.txt,
+# the servers' configs): a verdict against minid's targets, the machine and method, one summary
+# table and chart, a short section per load, the posts' table and its chart, and the peers'
+# configs in a file of their own. bench/RESULTS.md is this report (run.sh --write-results).
+#
+#   report.py --logs DIR --out FILE.md [--chart PNG] [--posts-chart PNG] [--configs FILE.md]
 import argparse
+import glob
 import math
 import os
 import statistics
 import subprocess
 import sys
 from collections import defaultdict
+
+# Targets of minid at its defaults (issue 19), checked in the verdict.
+KEEPALIVE_CPU_VS_BEST = 0.8  # keep-alive CPU per request <= 0.8x the best of h2o and lighttpd
+CLOSE_CPU_VS_NGINX = 0.6     # one connection per request: CPU <= 0.6x nginx's
+IDLE_RSS_MIB = 4.0           # RSS per idle worker
+
+# The posts' rows: label, and the posts' own "% of NGINX" (shared/POSTS-TABLE.md).
+POSTS_ROWS = {
+    "py-sequential": ("Python, sequential (one connection at a time)", "8.07"),
+    "py-fork": ("Python, forking: `os.fork` per connection", "1.29"),
+    "py-forkingserver": ("Python, forking: `socketserver.ForkingTCPServer`", "12.17"),
+    "py-thread": ("Python, threading: a thread per connection", "11.71"),
+    "py-threadingserver": ("Python, threading: `socketserver.ThreadingTCPServer`", "11.76"),
+    "py-processpool": ("Python, process pool fed by the accepting loop", "7.22"),
+    "py-threadpool": ("Python, thread pool fed by the accepting loop", "10.42"),
+    "py-selectors": ("Python, non-blocking with `selectors`", "11.80"),
+    "py-asyncio": ("Python, asyncio streams", "12.34"),
+    "gunicorn": ("Gunicorn, sync workers", "6.89"),
+    "gunicorn-gevent": ("Gunicorn, gevent workers", "50.32"),
+    "waitress": ("Waitress", "66.79"),
+    "nginx": ("nginx", "100.00"),
+}
 
 
 def number(text):
@@ -20,7 +47,7 @@ def number(text):
 
 class Results:
     def __init__(self, path):
-        self.raw = defaultdict(list)  # (load, server, metric) -> [value per round]
+        self.raw = defaultdict(list)  # (load, server, metric) -> [value per sample]
         # sample ("ROUND" or "ROUND.BURST") -> (load, server, metric) -> value, for pairing
         self.by_sample = defaultdict(dict)
         self.servers = []
@@ -33,7 +60,8 @@ class Results:
                 rnd, load, server, metric, value = parts
                 self.raw[(load, server, metric)].append(value)
                 self.by_sample[rnd][(load, server, metric)] = value
-                self.rounds.add(rnd.split(".")[0])  # "2.3": the 3rd hey burst of round 2
+                if rnd != "0":  # round 0: figures taken once, before the rounds
+                    self.rounds.add(rnd.split(".")[0])  # "2.3": the 3rd hey burst of round 2
                 if server not in self.servers:
                     self.servers.append(server)
 
@@ -49,6 +77,22 @@ class Results:
 
     def has(self, load):
         return any(k[0] == load for k in self.raw)
+
+    def ran(self, load):
+        """Servers with figures for this load, in the run's order."""
+        return [s for s in self.servers if any(k[0] == load and k[1] == s for k in self.raw)]
+
+
+def paired_ratios(res, base, load, metric, other):
+    """base's figure over other's within each round (hey: each burst), for every sample that
+    has both: a slow minute of the host hits both sides."""
+    out = []
+    for sample in sorted(res.by_sample):
+        got = res.by_sample[sample]
+        a, b = number(got.get((load, base, metric), "")), number(got.get((load, other, metric), ""))
+        if a is not None and b:
+            out.append(a / b)
+    return out
 
 
 def short(value, digits=3):
@@ -87,24 +131,39 @@ def count(vals):
     return text
 
 
-def table(header, rows, drop_empty=False):
-    """Markdown table; drop_empty leaves out columns with no figure in any row (loads not run)."""
-    if drop_empty and rows:
-        keep = [0] + [i for i in range(1, len(header))
-                      if any(row[i].replace("–", "").replace(";", "").strip() for row in rows)]
-        header = [header[i] for i in keep]
-        rows = [[row[i] for i in keep] for row in rows]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+def table(header, rows):
+    """Markdown table without the columns no row has a figure in (a load not run)."""
+    keep = [0] + [i for i in range(1, len(header))
+                  if any(row[i].replace("–", "").replace("→", "").strip() for row in rows)]
+    lines = ["| " + " | ".join(header[i] for i in keep) + " |", "|" + "---|" * len(keep)]
+    lines += ["| " + " | ".join(row[i] for i in keep) + " |" for row in rows]
     return "\n".join(lines)
 
 
+def suite_servers(res):
+    """The servers of the loads (the posts' Python and WSGI rows only where they ran a load)."""
+    return minid_first([s for s in res.servers if not s.startswith(("py-", "gunicorn", "waitress"))
+                        or any(res.nums(l, s, "rps") for l in ("keepalive", "close"))])
+
+
+SUITE_LOADS = ("keepalive", "close", "hey", "big", "capped", "idle", "reload", "spread")
+
+
+def minid_first(servers):
+    """minid, then its variants, then the others in the run's order."""
+    return sorted(servers, key=lambda s: (0 if s == "minid" else 1 if s.startswith("minid") else 2))
+
+
 class Report:
-    def __init__(self, res, meta, warnings):
+    def __init__(self, res, meta, warnings, chart, posts_chart, configs):
         self.r = res
-        self.meta = meta
+        self.m = meta
         self.warnings = warnings
+        self.chart, self.posts_chart, self.configs = chart, posts_chart, configs
         self.out = []
+
+    def add(self, text=""):
+        self.out.append(text)
 
     def pct_of_nginx(self, load, server, metric):
         mine, ref = self.r.median(load, server, metric), self.r.median(load, "nginx", metric)
@@ -112,225 +171,358 @@ class Report:
             return "–"
         return f"{100 * mine / ref:.0f}%"
 
-    def add(self, text=""):
-        self.out.append(text)
+    def with_pct(self, load, server, metric):
+        vals = self.r.nums(load, server, metric)
+        pct = self.pct_of_nginx(load, server, metric)
+        return "–" if not vals else f"{spread(vals)}" + ("" if pct == "–" else f" ({pct})")
 
-    def latency_load(self, load, title, what, metric="rps", unit="RPS", cpu="cpu_us_per_req",
-                     cpu_label="server CPU µs/req"):
-        if not self.r.has(load):
-            return
-        self.add(f"## {title}\n\n{what}\n")
-        rows = []
-        for s in self.r.servers:
-            if not self.r.nums(load, s, metric) and not self.r.texts(load, s, "failed_run"):
-                continue
-            rows.append([s, spread(self.r.nums(load, s, metric)), self.pct_of_nginx(load, s, metric),
-                         spread(self.r.nums(load, s, "p50_ms")), spread(self.r.nums(load, s, "p99_ms")),
-                         spread(self.r.nums(load, s, "max_ms")), count(self.r.nums(load, s, "errors")),
-                         spread(self.r.nums(load, s, cpu))])
-        self.add(table(["server", unit, "% of nginx", "p50 ms", "p99 ms", "max ms", "errors", cpu_label],
-                       rows))
+    def rss_mib(self, server):
+        vals = self.r.nums("memory", server, "rss_per_worker_kib") or \
+            self.r.nums("idle", server, "rss_per_worker_kib")
+        return [v / 1024 for v in vals]
+
+    # ---- verdict -------------------------------------------------------------------------
+    def verdict(self):
+        r, lines = self.r, []
+        med = r.median
+        if self.m.get("quick") == "1":
+            lines.append("**A `--quick` smoke run: short loads on a shared machine. These figures show that "
+                         "the bench works, they measure nothing.**")
+        ka = med("keepalive", "minid", "cpu_us_per_req")
+        peers = [(med("keepalive", s, "cpu_us_per_req"), s) for s in ("h2o", "lighttpd")]
+        peers = [p for p in peers if p[0]]
+        if ka and peers:
+            best, who = min(peers)
+            ratio = ka / best
+            lines.append(f"- **Keep-alive**: minid spends {ka:.2f} µs of server CPU per request, {ratio:.2f}× "
+                         f"{who}'s {best:.2f} (target ≤ {KEEPALIVE_CPU_VS_BEST}×: "
+                         f"{'met' if ratio <= KEEPALIVE_CPU_VS_BEST else '**missed**'}); RPS "
+                         f"{short(med('keepalive', 'minid', 'rps'))} vs {short(med('keepalive', who, 'rps'))}"
+                         f", {self.pct_of_nginx('keepalive', 'minid', 'rps')} of nginx's.")
+        cl, cl_ng = med("close", "minid", "cpu_us_per_req"), med("close", "nginx", "cpu_us_per_req")
+        if cl and cl_ng:
+            ratio = cl / cl_ng
+            lines.append(f"- **One connection per request**: {cl:.1f} µs per request, {ratio:.2f}× nginx's "
+                         f"{cl_ng:.1f} (target ≤ {CLOSE_CPU_VS_NGINX}×: "
+                         f"{'met' if ratio <= CLOSE_CPU_VS_NGINX else '**missed**'}); RPS "
+                         f"{self.pct_of_nginx('close', 'minid', 'rps')} of nginx's.")
+        hey, hey_ng = med("hey", "minid", "rps"), med("hey", "nginx", "rps")
+        if hey and hey_ng:
+            p99, p99_ng = med("hey", "minid", "p99_ms"), med("hey", "nginx", "p99_ms")
+            ok = hey >= hey_ng and p99 is not None and p99_ng is not None and p99 <= p99_ng
+            lines.append(f"- **`hey -n {self.m.get('hey_n', '2000')} -c {self.m.get('hey_c', '50')}`**: "
+                         f"{100 * hey / hey_ng:.0f}% of nginx's RPS, p99 {short(p99)} vs {short(p99_ng)} ms "
+                         f"(target ≥ 100% with p99 ≤ nginx's: {'met' if ok else '**missed**'}); "
+                         f"{short(med('hey', 'minid', 'cpu_us_per_req'))} vs "
+                         f"{short(med('hey', 'nginx', 'cpu_us_per_req'))} µs of CPU per request.")
+        rss = self.rss_mib("minid")
+        if rss:
+            others = ", ".join(f"{s} {short(statistics.median(self.rss_mib(s)))}" for s in r.servers
+                               if s in ("nginx", "h2o", "lighttpd") and self.rss_mib(s))
+            lines.append(f"- **Memory**: {short(statistics.median(rss))} MiB per idle worker (target ≤ "
+                         f"{IDLE_RSS_MIB:.0f} MiB: {'met' if statistics.median(rss) <= IDLE_RSS_MIB else '**missed**'})"
+                         + (f"; {others}." if others else "."))
+        if r.nums("reload", "minid", "errors"):
+            others = ", ".join(f"{s} {count(r.nums('reload', s, 'errors'))}" for s in r.ran("reload")
+                               if s != "minid")
+            lines.append(f"- **Reload under load**: {count(r.nums('reload', 'minid', 'errors'))} failed requests for "
+                         f"minid over {count(r.nums('reload', 'minid', 'reloads'))} reloads"
+                         + (f" ({others})." if others else "."))
+        if "minid-base" in r.servers:
+            parts = []
+            for load, metric, label in (("keepalive", "cpu_us_per_req", "keep-alive CPU"),
+                                        ("close", "cpu_us_per_req", "close CPU"), ("hey", "rps", "hey RPS"),
+                                        ("keepalive", "rps", "keep-alive RPS")):
+                x = paired_ratios(r, "minid", load, metric, "minid-base")
+                if x:
+                    parts.append(f"{label} {statistics.median(x):.2f}×")
+            if parts:
+                lines.append(f"- **Against minid-base** (`{self.m.get('minid_base', '?')}`), minid ÷ minid-base paired "
+                             f"per round: {', '.join(parts)}.")
+        if r.has("posts") and med("posts", "minid", "rps") and med("posts", "nginx", "rps"):
+            py = [(med("posts", s, "cpu_us_per_req"), s) for s in r.ran("posts") if s in POSTS_ROWS and s != "nginx"]
+            py = [p for p in py if p[0]]
+            best = (f"; the thriftiest of the Python and WSGI rows, {min(py)[1]}, {min(py)[0]:.1f} µs and "
+                    f"{self.pct_of_nginx('posts', min(py)[1], 'rps')}") if py else ""
+            lines.append(f"- **The posts' table**: minid {short(med('posts', 'minid', 'cpu_us_per_req'))} µs of CPU per "
+                         f"request (nginx {short(med('posts', 'nginx', 'cpu_us_per_req'))}) and "
+                         f"{self.pct_of_nginx('posts', 'minid', 'rps')} of nginx's RPS{best}.")
+        if self.warnings:
+            lines.append(f"- {len(self.warnings)} warning(s) during the run (end of this report): treat the "
+                         "figures they name as suspect.")
+        self.add("## Verdict\n")
+        self.add("\n".join(lines[:10]) if lines else "No figures for minid in this run.")
         self.add()
 
+    def method(self):
+        m = self.m
+        rounds = len(self.r.rounds)
+        self.add("## Machine and method\n")
+        self.add(f"- {m.get('machine', '?')}; loopback only. Commit {m.get('commit', '?')}, "
+                 f"run {m.get('date', '?')}: `{m.get('command', 'bench/run.sh')}`.")
+        self.add(f"- {m.get('workers', '1')} worker per server, servers pinned to CPU {m.get('server_cpus', '?')}, "
+                 f"load generators to CPU {m.get('client_cpus', '?')}, logging off, a 13-byte `hello.txt` and a "
+                 f"1 MiB file; the peers tuned for static files as their docs advise: nginx with sendfile, "
+                 f"tcp_nopush and `open_file_cache`, lighttpd with the inotify stat cache, h2o with its "
+                 f"built-in open-file cache ([all configs]({os.path.basename(self.configs)})).")
+        self.add(f"- {rounds} round(s); servers interleaved, their order reversed every other round; cells are "
+                 "medians (min–max over rounds, or over every hey burst).")
+        self.add("- Ranking figure: **server CPU µs per request**, user+system time of all the server's "
+                 "processes over the load divided by its requests. RPS sits beside it: on 2 vCPUs the "
+                 "client's core limits keep-alive RPS.")
+        sizes = m.get("sizes", {})
+        self.add("- Loads: " + "; ".join(f"{load} `{sizes[load]}`" for load in sizes if self.r.has(load)) + ".")
+        self.add()
+
+    # ---- summary ---------------------------------------------------------------------------
     def summary(self):
         r = self.r
+        servers = suite_servers(r)
         self.add("## Summary\n")
-        self.add("Medians over the rounds, (min–max) when there was more than one round.\n")
         rows = []
-        for s in r.servers:
-            hey = f"{spread(r.nums('hey', s, 'rps'))}; {short(r.median('hey', s, 'p99_ms'))}"
-            rss_mib = [v / 1024 for v in r.nums("idle", s, "rss_per_worker_kib")]
-            reload_fail = count(r.nums("reload", s, "errors")) if r.nums("reload", s, "errors") else "–"
-            rows.append([s, spread(r.nums("keepalive", s, "rps")), self.pct_of_nginx("keepalive", s, "rps"),
-                         spread(r.nums("capped", s, "rps")), self.pct_of_nginx("capped", s, "rps"),
-                         hey, spread(r.nums("close", s, "rps")), spread(r.nums("big", s, "mb_s")),
-                         spread(rss_mib), spread(r.nums("keepalive", s, "cpu_us_per_req")), reload_fail])
-        self.add(table(["server", "keep-alive RPS", "% of nginx", "keep-alive RPS, server at a CPU quota",
-                        "at the quota: % of nginx", "hey RPS; p99 ms",
-                        "one conn per request RPS", "1 MiB MB/s", "RSS per worker process MiB",
-                        "CPU µs/req keep-alive", "reload: failed requests"], rows, drop_empty=True))
+        for s in servers:
+            reload_fail = count(r.nums("reload", s, "errors"))
+            rows.append([s, spread(r.nums("keepalive", s, "cpu_us_per_req")),
+                         self.with_pct("keepalive", s, "rps"), short(r.median("keepalive", s, "p99_ms")),
+                         spread(r.nums("close", s, "cpu_us_per_req")), self.with_pct("close", s, "rps"),
+                         self.with_pct("hey", s, "rps"), short(r.median("hey", s, "p99_ms")),
+                         self.with_pct("big", s, "mb_s"), self.with_pct("capped", s, "rps"),
+                         spread(self.rss_mib(s)), reload_fail])
+        self.add(table(["server", "keep-alive CPU µs/req", "keep-alive RPS (% nginx)", "keep-alive p99 ms",
+                        "close CPU µs/req", "close RPS (% nginx)", "hey RPS (% nginx)", "hey p99 ms",
+                        "1 MiB MB/s (% nginx)", "at half a CPU RPS (% nginx)", "RSS per worker MiB",
+                        "reload: failed requests"], rows))
+        self.add()
+        if self.chart:
+            self.add(f"![summary chart]({os.path.basename(self.chart)})\n")
+        self.paired()
+
+    def paired(self):
+        r = self.r
+        specs = [("keepalive", "cpu_us_per_req", "keep-alive CPU"), ("close", "cpu_us_per_req", "close CPU"),
+                 ("keepalive", "rps", "keep-alive RPS"), ("close", "rps", "close RPS"), ("hey", "rps", "hey RPS"),
+                 ("hey", "p99_ms", "hey p99"), ("capped", "rps", "RPS at half a CPU")]
+        others = [s for s in minid_first(r.servers) if s != "minid"]
+        specs = [sp for sp in specs if any(paired_ratios(r, "minid", sp[0], sp[1], o) for o in others)]
+        if not specs or len(r.rounds) < 2:
+            return
+        self.add("minid ÷ each server within the same round (hey: the same burst): median (range), rounds "
+                 "minid won. CPU and p99: below 1 is better.\n")
+        rows = []
+        for o in others:
+            cells = []
+            for load, metric, _ in specs:
+                x = paired_ratios(r, "minid", load, metric, o)
+                lower_better = "cpu" in metric or metric.endswith("_ms")
+                won = sum(1 for v in x if (v < 1 if lower_better else v > 1))
+                cells.append(f"{statistics.median(x):.2f} ({min(x):.2f}–{max(x):.2f}), {won}/{len(x)}" if x else "–")
+            rows.append([f"÷ {o}"] + cells)
+        self.add(table(["minid"] + [label for _, _, label in specs], rows))
+        self.add()
+
+    # ---- one section per load ------------------------------------------------------------
+    def latency_load(self, load, title, what, metric="rps", unit="RPS", cpu="cpu_us_per_req",
+                     cpu_label="CPU µs/req", extra=None):
+        r = self.r
+        servers = minid_first(r.ran(load))
+        if not servers:
+            return
+        self.add(f"### {title}\n\n{what}\n")
+        rows = []
+        for s in servers:
+            row = [s, spread(r.nums(load, s, cpu)), spread(r.nums(load, s, metric)),
+                   self.pct_of_nginx(load, s, metric), spread(r.nums(load, s, "p50_ms")),
+                   spread(r.nums(load, s, "p99_ms")), short(r.median(load, s, "max_ms")),
+                   count(r.nums(load, s, "errors"))]
+            if extra:
+                row.append(count(r.nums(load, s, extra[0])))
+            rows.append(row)
+        self.add(table([("server"), cpu_label, unit, "% of nginx", "p50 ms", "p99 ms", "max ms", "errors"]
+                       + ([extra[1]] if extra else []), rows))
         self.add()
 
     def idle(self):
         r = self.r
-        if not r.has("idle"):
+        servers = minid_first(r.ran("idle"))
+        if not servers:
             return
-        self.add("## 5. Idle keep-alive connections\n")
-        self.add(f"{self.meta.get('idle_conns', '?')} connections each send one request and stay open. "
-                 "RSS is the sum of VmRSS over the worker processes, before and with the connections "
-                 "held. The probe (`wrk -c10`, other connections) ran before and while they were held.\n")
+        self.add("### Idle keep-alive connections\n")
+        self.add(f"{self.m.get('idle_conns', '?')} connections each send one request and stay open; RSS of the "
+                 "worker processes before and with them; a `wrk -c10` probe on other connections before → "
+                 "during.\n")
         rows = []
-        for s in r.servers:
-            if not r.texts("idle", s, "conns_ok"):
-                continue
-            probe_rps = spread(r.nums("idle", s, "probe_rps"))
-            unanswered = sum(1 for v in r.nums("idle", s, "probe_requests") if v == 0)
-            if unanswered:
-                probe_rps += f" **no response in {unanswered} round(s)**"
-            rows.append([s, count(r.nums("idle", s, "conns_ok")), count(r.nums("idle", s, "conns_failed")),
-                         count(r.nums("idle", s, "conns_held_server")),
-                         count(r.nums("idle", s, "conns_alive_end")),
-                         spread(r.nums("idle", s, "rss_before_kib")), spread(r.nums("idle", s, "rss_after_kib")),
-                         spread(r.nums("idle", s, "kib_per_conn")),
-                         f"{short(r.median('idle', s, 'probe_before_p99_ms'))} → "
-                         f"{short(r.median('idle', s, 'probe_p99_ms'))}",
-                         probe_rps, count(r.nums("idle", s, "probe_errors"))])
-        self.add(table(["server", "set up", "failed", "held (server side)", "alive at end",
-                        "worker RSS before KiB", "with conns KiB", "KiB per conn",
-                        "probe p99 ms before → during", "probe RPS during", "probe errors"], rows))
+        for s in servers:
+            rows.append([s, count(r.nums("idle", s, "conns_held_server")), spread(r.nums("idle", s, "kib_per_conn")),
+                         f"{short(r.median('idle', s, 'rss_before_kib'))} → {short(r.median('idle', s, 'rss_after_kib'))}",
+                         spread(r.nums("idle", s, "cpu_us_per_conn")),
+                         f"{short(r.median('idle', s, 'probe_before_p99_ms'))} → {short(r.median('idle', s, 'probe_p99_ms'))}",
+                         count(r.nums("idle", s, "probe_errors")) +
+                         (" **(no answer)**" if any(v == 0 for v in r.nums("idle", s, "probe_requests")) else "")])
+        self.add(table(["server", "held (server side)", "KiB per conn", "worker RSS KiB", "CPU µs per conn set up",
+                        "probe p99 ms", "probe errors"], rows))
         self.add()
 
     def reload(self):
         r = self.r
-        if not r.has("reload"):
+        servers = minid_first(r.ran("reload"))
+        if not servers:
             return
-        self.add("## 6. Reload under load\n")
-        self.add("Graceful reloads while `wrk` runs (minid: SIGHUP to the master; nginx: `nginx -s reload`; "
-                 "h2o: SIGHUP to its master-mode start_server; lighttpd: SIGUSR1 graceful restart). "
-                 "Every failed request counts; minid's target is 0. \"New worker pids seen\" samples the "
-                 "worker processes after each reload (lighttpd restarts inside the same process: 0).\n")
+        self.add("### Reload under load\n")
+        self.add("Graceful reloads while `wrk` runs (minid SIGHUP, `nginx -s reload`, h2o SIGHUP, lighttpd "
+                 "SIGUSR1). Every failed request counts; minid's target is 0.\n")
         rows = []
-        for s in r.servers:
-            if not r.texts("reload", s, "reloads"):
-                continue
+        for s in servers:
             rows.append([s, count(r.nums("reload", s, "reloads")), count(r.nums("reload", s, "new_worker_pids")),
-                         count(r.nums("reload", s, "errors")),
-                         count(r.nums("reload", s, "non2xx")), count(r.nums("reload", s, "err_connect")),
-                         count(r.nums("reload", s, "err_read")), count(r.nums("reload", s, "err_write")),
-                         count(r.nums("reload", s, "err_timeout")), spread(r.nums("reload", s, "rps")),
-                         spread(r.nums("reload", s, "p99_ms")), spread(r.nums("reload", s, "max_ms")),
+                         count(r.nums("reload", s, "errors")), spread(r.nums("reload", s, "rps")),
+                         spread(r.nums("reload", s, "p99_ms")), short(r.median("reload", s, "max_ms")),
+                         spread(r.nums("reload", s, "cpu_us_per_req")),
                          "yes" if all(v == 1 for v in r.nums("reload", s, "serving_after")) else "**NO**"])
-        self.add(table(["server", "reloads", "new worker pids seen", "failed requests", "non-2xx", "connect err", "read err",
-                        "write err", "timeouts", "RPS", "p99 ms", "max ms", "serving after"], rows))
+        self.add(table(["server", "reloads", "new worker pids", "failed requests", "RPS", "p99 ms", "max ms",
+                        "CPU µs/req", "serving after"], rows))
         self.add()
 
     def spread_load(self):
         r = self.r
-        if not r.has("spread"):
+        servers = minid_first(r.ran("spread"))
+        if not servers:
             return
-        self.add("## 7. Connection spread over 2 workers\n")
-        self.add(f"A separate instance with 2 workers (h2o: 2 threads), pinned to CPUs "
-                 f"{self.meta.get('spread_cpus', '?')}, under keep-alive `wrk -c{self.meta.get('wrk_c', '50')}`. "
-                 "Connections per worker were sampled mid-run (largest first, one entry per round); "
-                 "CPU share is each worker's part of the server CPU time during the run.\n")
+        self.add("### Two workers\n")
+        self.add(f"A second instance with 2 workers (h2o: threads) on CPUs {self.m.get('spread_cpus', '?')} under "
+                 "keep-alive `wrk`: connections and requests per worker, the busiest worker's CPU share.\n")
         rows = []
-        for s in r.servers:
-            if not r.texts("spread", s, "cpu_split_pct"):
-                continue
+        for s in servers:
             rows.append([s, ", ".join(r.texts("spread", s, "conn_split")) or "–",
-                         ", ".join(r.texts("spread", s, "conns_split")) or "–",
                          ", ".join(r.texts("spread", s, "requests_split")) or "–",
-                         ", ".join(r.texts("spread", s, "cpu_split_pct")),
                          count(r.nums("spread", s, "cpu_max_share_pct")), spread(r.nums("spread", s, "rps")),
-                         count(r.nums("spread", s, "errors"))])
-        self.add(table(["server", "connections per worker", "accepted per worker (minid status)",
-                        "requests per worker (minid status)",
-                        "CPU % per worker", "busiest worker CPU %", "RPS", "errors"], rows))
+                         spread(r.nums("spread", s, "cpu_us_per_req")), count(r.nums("spread", s, "errors"))])
+        self.add(table(["server", "connections per worker", "requests per worker", "busiest worker CPU %", "RPS",
+                        "CPU µs/req", "errors"], rows))
         self.add()
 
-    def cpu_table(self):
-        r = self.r
-        if not any(r.has(load) for load in ("hey", "keepalive", "close", "big")):
-            return
-        self.add("## Server CPU time per request\n")
-        self.add("User+system CPU time of all server processes over the load (the kernel's per-process "
-                 "CPU clocks, ns resolution; plus /proc/PID/stat cutime+cstime of reaped children), "
-                 "divided by the requests served: the steadiest figure on a noisy machine.\n")
-        rows = []
-        for s in r.servers:
-            rows.append([s, spread(r.nums("hey", s, "cpu_us_per_req")),
-                         spread(r.nums("keepalive", s, "cpu_us_per_req")),
-                         spread(r.nums("close", s, "cpu_us_per_req")),
-                         spread(r.nums("big", s, "cpu_us_per_mb"))])
-        self.add(table(["server", "hey µs/req", "keep-alive µs/req", "one conn per request µs/req",
-                        "1 MiB µs/MiB"], rows, drop_empty=True))
-        self.add()
-
-    def render(self):
-        m = self.meta
-        quick = m.get("quick") == "1"
-        self.add(f"# minid bench {m.get('date', '')}{' — QUICK SMOKE RUN (noisy, not a measurement)' if quick else ''}\n")
-        self.add(f"{len(self.r.rounds)} round(s), {m.get('workers', '?')} worker(s) per server, servers pinned "
-                 f"to CPU {m.get('server_cpus', '?')}, load generators to CPU {m.get('client_cpus', '?')}. "
-                 f"Loads: {m.get('sizes', '?')}.\n")
-        self.summary()
-        self.latency_load("hey", "1. hey burst", "`hey` on hello.txt (13 bytes). Client-bound: every C "
-                          "server lands in the same range. RPS counts 200 responses only.")
-        self.latency_load("keepalive", "2. Keep-alive", "`wrk -t1 --latency` on hello.txt, each connection "
-                          "sending requests back to back. errors = non-2xx + socket errors.")
-        self.latency_load("close", "3. One connection per request",
-                          f"`{m.get('close_tool', 'ab')}` on hello.txt, a new TCP connection for every "
-                          "request (ab's latencies are whole milliseconds).")
-        self.latency_load("big", "4. 1 MiB file", "`wrk` on 1m.bin over keep-alive connections. "
-                          "MB/s = response bytes / 2^20 / s.", metric="mb_s", unit="MB/s",
-                          cpu="cpu_us_per_mb", cpu_label="server CPU µs/MiB")
+    def loads(self):
+        m = self.m
+        self.add("## Each load\n")
+        self.latency_load("keepalive", "Keep-alive", f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt, requests "
+                          "back to back on each connection. errors = non-2xx + socket errors.")
+        self.latency_load("close", "One connection per request",
+                          f"`{m.get('close_tool', 'ab')}` on hello.txt, a new TCP connection per request "
+                          "(ab's latencies are whole milliseconds).")
+        self.latency_load("hey", "hey bursts", "`hey` on hello.txt, several bursts per round; RPS counts 200 "
+                          "responses only. Client-bound: every C server lands in the same range.")
+        self.latency_load("big", "1 MiB file", "`wrk` on the 1 MiB file over keep-alive connections.",
+                          metric="mb_s", unit="MB/s", cpu="cpu_us_per_mb", cpu_label="CPU µs/MiB")
         self.idle()
         self.reload()
         self.spread_load()
         quota = number(m.get("capped_quota_us", "")) or 50000
-        cpus = f"{quota / 100000:.2g}"
-        self.latency_load("capped", "8. Keep-alive with the server at a CPU quota",
-                          f"A fresh instance of each server in a cgroup of its own, with a CPU quota of "
-                          f"{cpus} CPU ({quota:.0f} µs per 100 ms period), under `wrk -t1 -c{m.get('wrk_c', '50')}` "
-                          "on the other core. Here the server, not the client, sets the rate: RPS is what "
-                          f"the server does with {cpus} CPU-second per second. \"Throttled\" is the share of "
-                          "the periods in which the server used up its quota (100%: it was the limit "
-                          "throughout). minid turns its busy polling off under a quota of less than one "
-                          "CPU per worker.", cpu="throttled_pct", cpu_label="throttled %")
-        self.cpu_table()
+        self.latency_load("capped", "Keep-alive at a CPU quota",
+                          f"A fresh instance in a cgroup with {quota / 100000:.2g} CPU ({quota:.0f} µs per 100 ms): "
+                          "the server, not the client, sets the rate. Throttled = periods in which it used up its "
+                          "quota (below 80%: a warning).", extra=("throttled_pct", "throttled %"))
+
+    # ---- the posts' table ----------------------------------------------------------------
+    def posts(self):
+        r = self.r
+        rows_of = r.ran("posts")
+        if not rows_of:
+            return
+        ours = [s for s in rows_of if s not in POSTS_ROWS or s == "nginx"]
+        ours = minid_first(ours)
+        theirs = sorted((s for s in rows_of if s not in ours), key=lambda s: -(r.median("posts", s, "rps") or 0))
+        self.add("## The posts' table\n")
+        self.add(f"`hey -n {self.m.get('hey_n', '2000')} -c {self.m.get('hey_c', '50')}` on the same 13-byte file, "
+                 "as the posts this project grew from measured it; medians over every burst, latencies in ms. "
+                 "The Python designs are `bench/posts/*.py` (standard library); Gunicorn and Waitress serve "
+                 "`bench/lib/wsgi_static.py` (Gunicorn with 2 × CPUs + 1 workers, as its docs advise; the pools "
+                 "have 8). The last column is the posts' own figure, from a 1-CPU VM over a network. Here hey's "
+                 "own core is the limit for the faster rows (each burst's rate depends on how each server's "
+                 "wake-ups meet the client's), so RPS ranks them loosely; server CPU per request ranks the "
+                 "designs.\n")
+        rows = []
+        for s in ours + theirs:
+            label, theirs_pct = POSTS_ROWS.get(s, (s, "–"))
+            rows.append([label if s in POSTS_ROWS else s, spread(r.nums("posts", s, "rps")),
+                         self.pct_of_nginx("posts", s, "rps"), short(r.median("posts", s, "mean_ms")),
+                         short(r.median("posts", s, "mode_ms")), short(r.median("posts", s, "max_ms")),
+                         short(r.median("posts", s, "cpu_us_per_req")), count(r.nums("posts", s, "errors")),
+                         theirs_pct + ("%" if theirs_pct != "–" else "")])
+        self.add(table(["server (design)", "RPS", "% of nginx", "mean ms", "mode ms", "worst ms",
+                        "server CPU µs/req", "errors", "the posts' % of NGINX"], rows))
+        self.add()
+        if self.posts_chart:
+            self.add(f"![posts' table chart]({os.path.basename(self.posts_chart)})\n")
+
+    def render(self):
+        m = self.m
+        self.add(f"# minid against nginx, h2o and lighttpd\n")
+        self.add(f"Written by `bench/run.sh` ({'`--quick` smoke run, ' if m.get('quick') == '1' else ''}"
+                 f"{m.get('date', '?')}, commit {m.get('commit', '?')}); the next run replaces it. Design "
+                 "investigations and their measurements are in [NOTES.md](NOTES.md); how to run and read the "
+                 "bench in [README.md](README.md).\n")
+        self.verdict()
+        self.method()
+        if any(self.r.has(l) for l in SUITE_LOADS):
+            self.summary()
+            self.loads()
+        self.posts()
         self.add("## Warnings\n")
-        self.add("\n".join(f"- {w}" for w in self.warnings) if self.warnings else "none")
-        self.add("\n## Setup\n")
-        self.add("```")
-        derived = ("versions", "wrk_c", "idle_conns")  # parsed out of "sizes" for the text above
-        self.add("\n".join(f"{k}: {v}" for k, v in m.items() if k not in derived))
-        self.add("\n".join(m.get("versions", [])))
-        self.add("```")
+        shown = self.warnings[:15]
+        self.add("\n".join(f"- {w}" for w in shown) if shown else "none")
+        if len(self.warnings) > len(shown):
+            self.add(f"- … and {len(self.warnings) - len(shown)} more in the run's `warnings.txt`")
+        self.add("\n## Versions\n")
+        self.add("; ".join(f"{', '.join(servers)}: {version}" for version, servers in m["versions"].items()) + ".")
         return "\n".join(self.out) + "\n"
 
 
-CHART_PANELS = [
+# ---- charts (gnuplot) ------------------------------------------------------------------------
+SUMMARY_PANELS = [
+    ("keepalive", "cpu_us_per_req", "keep-alive: server CPU µs per request (lower is better)"),
+    ("close", "cpu_us_per_req", "one connection per request: server CPU µs per request (lower is better)"),
     ("keepalive", "rps", "keep-alive RPS (wrk)"),
-    ("capped", "rps", "keep-alive RPS, server at a CPU quota (wrk)"),
-    ("hey", "rps", "hey RPS"),
     ("close", "rps", "one connection per request RPS"),
-    ("big", "mb_s", "1 MiB file MB/s"),
-    ("keepalive", "cpu_us_per_req", "server CPU µs per request (keep-alive, lower is better)"),
-    ("reload", "errors", "failed requests during reloads (lower is better)"),
+    ("hey", "rps", "hey RPS"),
+    ("hey", "p99_ms", "hey p99 ms (lower is better)"),
+    ("capped", "rps", "keep-alive RPS at half a CPU"),
+    ("memory", "rss_per_worker_kib", "RSS per worker KiB (lower is better)"),
 ]
 
 
-def chart(res, meta, png, data_dir):
-    panels = [(l, m, t) for l, m, t in CHART_PANELS if any(res.nums(l, s, m) for s in res.servers)]
+def gnuplot(script):
+    result = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+    if result.returncode != 0:
+        print(f"report: gnuplot failed: {result.stderr.strip()}", file=sys.stderr)
+
+
+def color(server):
+    return 1 if server == "minid" else 3 if server.startswith("minid") else 2
+
+
+def summary_chart(res, meta, png, data_dir):
+    servers = suite_servers(res)
+    panels = [(l, m, t) for l, m, t in SUMMARY_PANELS if any(res.nums(l, s, m) for s in servers)]
     if not panels:
         return
     plots = []
     for n, (load, metric, title) in enumerate(panels):
         path = os.path.join(data_dir, f"chart-{n}.dat")
         with open(path, "w") as f:
-            for i, s in enumerate(res.servers):
+            for i, s in enumerate(servers):
                 vals = res.nums(load, s, metric)
                 if vals:
-                    color = 1 if s == "minid" else 2
-                    f.write(f"{i} {s} {statistics.median(vals)} {min(vals)} {max(vals)} {color}\n")
+                    f.write(f"{i} {s} {statistics.median(vals)} {min(vals)} {max(vals)} {color(s)}\n")
         plots.append((path, title))
-    cols = 3 if len(plots) > 4 else 2
+    cols = 4 if len(plots) > 6 else 3 if len(plots) > 4 else 2
     rows = math.ceil(len(plots) / cols)
     script = [
-        f"set terminal pngcairo size {cols * 520},{rows * 400} font 'sans,10'",
+        f"set terminal pngcairo size {cols * 480},{rows * 380} font 'sans,9'",
         f"set output '{png}'",
-        "set style fill solid 0.7 border -1",
-        "set boxwidth 0.6",
-        "set yrange [0:*]",
-        f"set xrange [-0.6:{len(res.servers) - 0.4}]",
-        "set offsets 0, 0, graph 0.12, 0",
-        "unset key",
-        "set grid ytics",
-        "set linetype 1 lc rgb '#d95f02'",
-        "set linetype 2 lc rgb '#1b9e77'",
-        f"set multiplot layout {rows},{cols} title \"minid bench {meta.get('date', '')}"
-        f"{' (QUICK smoke run)' if meta.get('quick') == '1' else ''}: medians, bars = min–max over "
-        f"{len(res.rounds)} round(s), {meta.get('workers', '1')} worker(s)\"",
+        "set style fill solid 0.7 border -1", "set boxwidth 0.6", "set yrange [0:*]",
+        f"set xrange [-0.6:{len(servers) - 0.4}]", "set offsets 0, 0, graph 0.12, 0", "unset key",
+        "set grid ytics", "set xtics rotate by -30",
+        "set linetype 1 lc rgb '#d95f02'", "set linetype 2 lc rgb '#1b9e77'", "set linetype 3 lc rgb '#fdb863'",
+        f"set multiplot layout {rows},{cols} title \"minid bench {meta.get('date', '')}, commit {meta.get('commit', '')}"
+        f"{' (QUICK smoke run)' if meta.get('quick') == '1' else ''}: medians, bars = min–max\"",
     ]
     for path, title in plots:
         script.append(f"set title \"{title}\"")
@@ -338,41 +530,103 @@ def chart(res, meta, png, data_dir):
                       f"'' using 1:3:4:5 with yerrorbars lc rgb 'black' pt -1, "
                       f"'' using 1:5:(sprintf($3 >= 100 ? '%.0f' : '%.3g', $3)) with labels offset 0,0.8")
     script.append("unset multiplot")
-    result = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
-    if result.returncode != 0:
-        print(f"report: gnuplot failed: {result.stderr.strip()}", file=sys.stderr)
+    gnuplot(script)
+
+
+def posts_chart(res, meta, png, data_dir):
+    ref = res.median("posts", "nginx", "rps")
+    servers = res.ran("posts")
+    if not ref or not servers:
+        return
+    ours = minid_first([s for s in servers if s not in POSTS_ROWS or s == "nginx"])
+    theirs = sorted((s for s in servers if s not in ours), key=lambda s: -(res.median("posts", s, "rps") or 0))
+    path = os.path.join(data_dir, "chart-posts.dat")
+    with open(path, "w") as f:
+        for s in ours + theirs:
+            mine = res.median("posts", s, "rps")
+            posts_pct = POSTS_ROWS.get(s, ("", "NaN"))[1]
+            f.write(f"\"{s}\" {100 * mine / ref if mine else 'NaN'} {posts_pct}\n")
+    gnuplot([
+        "set terminal pngcairo size 1100,480 font 'sans,9'", f"set output '{png}'",
+        f"set title \"The posts' table: RPS as % of nginx's, hey -n {meta.get('hey_n', '2000')} -c "
+        f"{meta.get('hey_c', '50')} (log scale){' - QUICK smoke run' if meta.get('quick') == '1' else ''}\"",
+        "set style data histograms", "set style histogram clustered gap 1", "set style fill solid 0.8 border -1",
+        "set logscale y", "set yrange [0.5:*]", "set grid ytics", "set xtics rotate by -35", "set key top right",
+        f"plot '{path}' using 2:xtic(1) title 'this machine' lc rgb '#d95f02', "
+        f"'' using 3 title \"the posts' own (1 CPU, over a network)\" lc rgb '#7570b3'",
+    ])
+
+
+def write_configs(logs, path, meta):
+    """The servers' config files and command lines of the run, in one markdown file."""
+    commands = {}
+    if os.path.exists(os.path.join(logs, "commands.tsv")):
+        with open(os.path.join(logs, "commands.tsv")) as f:
+            for line in f:
+                key, _, cmd = line.rstrip("\n").partition("\t")
+                commands.setdefault(key, cmd)
+    out = [f"# The servers' configurations in the bench run of {meta.get('date', '?')}\n",
+           "Written by `bench/run.sh` with the report; paths are the run's temp dir.\n"]
+    for key in minid_first(list(commands)):
+        out.append(f"## {key}\n\n`{commands[key]}`\n")
+        for conf in sorted(glob.glob(os.path.join(logs, f"config-{key}.*"))):
+            with open(conf) as f:
+                out.append("```\n" + f.read().rstrip("\n") + "\n```\n")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
+
+def read_meta(path):
+    meta = {"versions": {}}  # version text -> servers
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition(" ")
+            if key == "version":
+                server, _, version = value.partition(" ")
+                if server not in meta["versions"].setdefault(version, []):
+                    meta["versions"][version].append(server)
+            elif key == "size":
+                load, _, text = value.partition(" ")
+                meta.setdefault("sizes", {})[load] = text
+            else:
+                meta[key] = value
+    sizes = meta.get("sizes", {})
+    meta["idle_conns"] = sizes.get("idle", "?").split()[0]
+    keepalive = sizes.get("keepalive", "").split()
+    meta["wrk_c"] = next((w[2:] for w in keepalive if w.startswith("-c")), "50")
+    hey = (sizes.get("hey") or sizes.get("posts") or "hey -n 2000 -c 50,").replace(",", "").split()
+    meta["hey_n"], meta["hey_c"] = hey[hey.index("-n") + 1], hey[hey.index("-c") + 1]
+    return meta
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--meta", required=True)
-    ap.add_argument("--warnings")
-    ap.add_argument("--chart")
-    ap.add_argument("--chart-dir", default=".")
+    ap.add_argument("--logs", required=True, help="the run's logs directory")
+    ap.add_argument("--out", required=True, help="the report (markdown)")
+    ap.add_argument("--chart", help="summary chart (png), linked from the report")
+    ap.add_argument("--posts-chart", help="the posts' table chart (png)")
+    ap.add_argument("--configs", help="markdown file with the servers' configs, linked from the report")
     args = ap.parse_args()
-    meta = {"versions": []}
-    with open(args.meta) as f:
-        for line in f:
-            key, _, value = line.rstrip("\n").partition(" ")
-            if key == "version":
-                meta["versions"].append(value)
-            else:
-                meta[key] = value
-    for part in meta.get("sizes", "").split("|"):
-        words = part.split()
-        if words and words[0] == "idle":
-            meta["idle_conns"] = words[1]
-        if "wrk" in words and "-c" in words and words[0] == "wrk":
-            meta["wrk_c"] = words[words.index("-c") + 1]
+    meta = read_meta(os.path.join(args.logs, "meta.txt"))
+    warnings_path = os.path.join(args.logs, "warnings.txt")
     warnings = []
-    if args.warnings and os.path.exists(args.warnings):
-        with open(args.warnings) as f:
+    if os.path.exists(warnings_path):
+        with open(warnings_path) as f:
             warnings = [w.strip() for w in f if w.strip()]
-    res = Results(args.results)
-    sys.stdout.write(Report(res, meta, warnings).render())
-    if args.chart:
-        chart(res, meta, args.chart, args.chart_dir)
+    res = Results(os.path.join(args.logs, "results.tsv"))
+    configs = args.configs or os.path.join(os.path.dirname(args.out), "configs.md")
+    write_configs(args.logs, configs, meta)
+    chart = args.chart if args.chart and any(res.has(l) for l in SUITE_LOADS) else None
+    pchart = args.posts_chart if args.posts_chart and res.has("posts") else None
+    text = Report(res, meta, warnings, chart, pchart, configs).render()
+    if text.count("\n") > 250:  # the report is meant to be read, not searched
+        print(f"report: {args.out} has {text.count(chr(10))} lines, more than 250", file=sys.stderr)
+    with open(args.out, "w") as f:
+        f.write(text)
+    if chart:
+        summary_chart(res, meta, chart, args.logs)
+    if pchart:
+        posts_chart(res, meta, pchart, args.logs)
 
 
 if __name__ == "__main__":

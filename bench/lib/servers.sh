@@ -9,8 +9,23 @@ declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
-    [nginx-deferred]=18086 [minid-nopoll]=18087 [minid-quickack]=18088
+    [nginx-deferred]=18086 [minid-base]=18087 [minid-quickack]=18088 [minid-poll]=18089
+    [gunicorn-gevent]=18090 [py-sequential]=18091 [py-fork]=18092 [py-forkingserver]=18093
+    [py-thread]=18094 [py-threadingserver]=18095 [py-processpool]=18096 [py-threadpool]=18097
+    [py-selectors]=18098 [py-asyncio]=18099
 )
+
+# The Python designs of the posts' table (bench/posts/), server name -> script.
+declare -A POSTS_SCRIPT=(
+    [py-sequential]=sequential.py [py-fork]=fork_per_connection.py
+    [py-forkingserver]=forking_tcpserver.py [py-thread]=thread_per_connection.py
+    [py-threadingserver]=threading_tcpserver.py [py-processpool]=process_pool.py
+    [py-threadpool]=thread_pool.py [py-selectors]=nonblocking_selectors.py
+    [py-asyncio]=asyncio_streams.py
+)
+
+# Servers that are minid with another config or binary: they share minid's start/reload.
+is_minid() { [[ "$1" == minid || "$1" == minid-* ]]; }
 
 # Connections each instance must accept: the idle load's connections plus its probe load, with
 # room to spare: nginx starts closing idle keep-alive connections once fewer than 1/16 of its
@@ -39,9 +54,13 @@ CONF
     echo "$dir/minid.conf"
 }
 
-# minid with busy_poll = 0: a worker always sleeps when idle, instead of polling briefly after
-# a short gap as it does by default (see minid.conf(5)). Not in the default list.
-write_config_minid-nopoll() { MINID_EXTRA_SERVER="busy_poll = 0" write_config_minid "$@"; }
+# minid with busy_poll = 50us: a worker polls briefly after a short gap before it sleeps (the
+# opt-in of minid.conf(5)), where by default it always sleeps when idle. Not in the default list.
+write_config_minid-poll() { MINID_EXTRA_SERVER="busy_poll = 50us" write_config_minid "$@"; }
+
+# minid-base: another minid binary (--minid-base PATH, e.g. built from an older commit) with the
+# same config as minid, for paired before/after ratios within one run.
+write_config_minid-base() { write_config_minid "$@"; }
 
 # minid with delayed_ack = off: the kernel ACKs a new connection's first request on its own, as
 # it does by default, instead of leaving the ACK to the response. Not in the default list.
@@ -50,7 +69,9 @@ write_config_minid-quickack() { MINID_EXTRA_SERVER="delayed_ack = off" write_con
 write_config_nginx() {
     local dir="$1" port="$2" workers="$3"
     cat >"$dir/nginx.conf" <<CONF
-# nginx under bench/run.sh: foreground master, no access log, sendfile as in Debian's default.
+# nginx under bench/run.sh: foreground master, no access log, tuned for static files as nginx's
+# docs describe: sendfile + tcp_nopush, and open_file_cache (descriptors, sizes and lookups of
+# files kept open, revalidated every 60 s; errors such as 404 cached too).
 daemon off;
 master_process on;
 worker_processes $workers;
@@ -62,6 +83,11 @@ http {
     access_log off;
     sendfile on;
     tcp_nopush on;
+    tcp_nodelay on;
+    open_file_cache max=10000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_min_uses 1;
+    open_file_cache_errors on;
     keepalive_timeout 120s;
     keepalive_requests 1000000;
     types { text/plain txt; application/octet-stream bin; }
@@ -83,6 +109,9 @@ write_config_h2o() {
     local dir="$1" port="$2" workers="$3"
     cat >"$dir/h2o.conf" <<CONF
 # h2o under bench/run.sh: no access-log directive means no access log; one thread per "worker".
+# h2o 2.2 keeps its open-file cache on with no directive to tune it (lib/common/filecache.c,
+# capacity 2 x http2-max-concurrent-requests-per-connection per thread, purged once per event-loop
+# iteration); file.send-compressed stays off (no compressed variants in the docroot).
 listen:
   host: 127.0.0.1
   port: $port
@@ -105,7 +134,10 @@ write_config_lighttpd() {
     # max-worker = 0 is lighttpd's single-process mode; N > 1 forks N workers under a watcher.
     ((workers > 1)) && max_worker=$workers
     cat >"$dir/lighttpd.conf" <<CONF
-# lighttpd under bench/run.sh: no access log (mod_accesslog not loaded).
+# lighttpd under bench/run.sh: no access log (mod_accesslog not loaded). stat() results are
+# cached until inotify reports a change ("inotify", the same engine as "fam" on Linux; "simple",
+# the default, stats a file again every second).
+server.stat-cache-engine = "inotify"
 server.document-root = "$DOCROOT"
 server.bind = "127.0.0.1"
 server.port = $port
@@ -121,40 +153,53 @@ CONF
     echo "$dir/lighttpd.conf"
 }
 
-# waitress and gunicorn serve the same files through bench/lib/wsgi_static.py.
+# waitress and gunicorn serve the same files through bench/lib/wsgi_static.py; the Python
+# designs of the posts' table are scripts with a command line only.
 write_config_waitress() { echo "-"; }
 write_config_gunicorn() { echo "-"; }
+write_config_gunicorn-gevent() { echo "-"; }
+for _py in "${!POSTS_SCRIPT[@]}"; do eval "write_config_$_py() { echo -; }"; done
+unset _py
 
 # The command line that runs the server in the foreground.
 server_command() {
     local name="$1" conf="$2" port="$3" workers="$4" dir="$5"
     case "$name" in
-        minid | minid-nopoll | minid-quickack) echo "$MINID_BIN -c $conf" ;;
+        minid-base) echo "$MINID_BASE_BIN -c $conf" ;;
+        minid | minid-*) echo "$MINID_BIN -c $conf" ;;
         nginx | nginx-deferred) echo "nginx -p $dir/ -c $conf" ;;
         h2o) echo "h2o -m master -c $conf" ;;
         lighttpd) echo "lighttpd -D -f $conf" ;;
         waitress) echo "$PY -m waitress --listen=127.0.0.1:$port --threads=4 --asyncore-use-poll wsgi_static:app" ;;
         gunicorn) echo "$PY -m gunicorn --workers $workers --worker-class sync --bind 127.0.0.1:$port --log-level warning wsgi_static:app" ;;
+        gunicorn-gevent) echo "$PY -m gunicorn --workers $workers --worker-class gevent --bind 127.0.0.1:$port --log-level warning wsgi_static:app" ;;
+        py-processpool | py-threadpool) echo "$PY $BENCH_DIR/posts/${POSTS_SCRIPT[$name]} --port $port --root $DOCROOT --workers $workers" ;;
+        py-*) echo "$PY $BENCH_DIR/posts/${POSTS_SCRIPT[$name]} --port $port --root $DOCROOT" ;;
     esac
 }
 
 server_version() {
     case "$1" in
-        minid | minid-nopoll | minid-quickack) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
+        minid-base) "$MINID_BASE_BIN" --version 2>&1 | head -1 || true ;;
+        minid | minid-*) "$MINID_BIN" --version 2>&1 | head -1 || true ;;
         nginx | nginx-deferred) nginx -v 2>&1 | head -1 ;;
         h2o) h2o --version 2>&1 | head -1 ;;
         lighttpd) lighttpd -v 2>&1 | head -1 ;;
         waitress) "$PY" -c 'import importlib.metadata as m; print("waitress", m.version("waitress"))' 2>/dev/null ;;
-        gunicorn) "$PY" -m gunicorn --version 2>&1 | head -1 ;;
+        gunicorn | gunicorn-gevent) "$PY" -c 'import gunicorn; print("gunicorn", gunicorn.__version__)' 2>&1 ;;
+        py-*) "$PY" --version 2>&1 ;;
     esac
 }
 
 server_available() {
     case "$1" in
-        minid | minid-nopoll | minid-quickack) [[ -x "$MINID_BIN" ]] ;;
+        minid-base) [[ -n "${MINID_BASE_BIN:-}" && -x "$MINID_BASE_BIN" ]] ;;
+        minid | minid-poll | minid-quickack) [[ -x "$MINID_BIN" ]] ;;
         nginx | h2o | lighttpd) command -v "$1" >/dev/null ;;
         nginx-deferred) command -v nginx >/dev/null ;;
         waitress | gunicorn) "$PY" -c "import $1" 2>/dev/null ;;
+        gunicorn-gevent) "$PY" -c "import gunicorn, gevent" 2>/dev/null ;;
+        py-*) [[ -n "${POSTS_SCRIPT[$1]:-}" ]] ;;
         *) return 1 ;;
     esac
 }
@@ -192,6 +237,11 @@ server_start() {
         server_stop "$key"
         return 1
     fi
+    # The report shows each server's config: keep a copy of the main instance's.
+    if [[ "$key" == "$name" && -n "${LOG_DIR:-}" ]]; then
+        if [[ "$conf" != - ]]; then cp "$conf" "$LOG_DIR/config-$key.${conf##*.}"; fi
+        printf '%s\ttaskset -c %s %s\n' "$key" "$cpus" "$cmd" >>"$LOG_DIR/commands.tsv"
+    fi
     # Workers of prefork servers appear a moment after the master answers; let them settle.
     sleep 0.3
     return 0
@@ -201,7 +251,7 @@ server_start() {
 server_reload() {
     local key="$1" pid="${SRV_PID[$1]}"
     case "${SRV_NAME[$key]}" in
-        minid | minid-nopoll | minid-quickack | gunicorn) kill -HUP "$pid" ;;
+        minid | minid-* | gunicorn | gunicorn-gevent) kill -HUP "$pid" ;;
         h2o) kill -HUP "$pid" ;;  # the master mode's start_server: start new worker, retire old
         nginx | nginx-deferred) taskset -c "$SERVER_CPUS" nginx -p "${SRV_DIR[$key]}/" -c "${SRV_CONF[$key]}" -s reload \
             2>>"${SRV_DIR[$key]}/stderr.log" ;;
@@ -210,7 +260,7 @@ server_reload() {
     esac
 }
 
-server_can_reload() { [[ "${SRV_NAME[$1]}" != waitress ]]; }
+server_can_reload() { [[ "${SRV_NAME[$1]}" != waitress && "${SRV_NAME[$1]}" != py-* ]]; }
 
 # Graceful stop (TERM), then KILL for whatever of its tree is still there after 5 s.
 server_stop() {
