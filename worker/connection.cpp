@@ -311,7 +311,7 @@ bool Connection::respond() {
     const bool keep = req.keep_alive && !server_.draining() && !peer_eof_;
     client_closes_ = !req.keep_alive && !req.has_body;
     http::Response& r = server_.scratch_response();
-    server_.handler().handle(req, keep, server_.now_seconds(), r);
+    server_.router().handler_for(req).handle(req, keep, server_.now_seconds(), r);
     server_.access_log().append(reinterpret_cast<const sockaddr*>(&peer_), server_.now_seconds(),
                                 req, r.status, r.body_length);
     server_.count_request(r.status, 0);

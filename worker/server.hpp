@@ -21,6 +21,7 @@
 #include "worker/http/static_handler.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
+#include "worker/router.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
@@ -55,7 +56,10 @@ class Server final : private IoPoller::Driver {
 
     // --- for Connection ---
     const Config& config() const { return options_.config; }
-    http::StaticHandler& handler() { return *handler_; }
+    // Picks each request's handler by Host and path.
+    const Router& router() const { return *router_; }
+    // The default site's handler, for responses to requests refused before routing.
+    http::StaticHandler& handler() { return router_->default_handler(); }
     http::Response& scratch_response() { return scratch_response_; }
     char* scratch_buffer() { return scratch_.get(); }
     size_t scratch_size() const { return kScratchSize; }
@@ -92,7 +96,7 @@ class Server final : private IoPoller::Driver {
 
     uv_loop_t* loop_;
     ServerOptions options_;
-    std::unique_ptr<http::StaticHandler> handler_;
+    std::optional<Router> router_;  // set by create()
     http::Response scratch_response_;
     std::unique_ptr<char[]> scratch_;
     BufferPool buffers_;
