@@ -33,9 +33,12 @@ std::string_view authority_of(std::string_view target) {
     return authority;
 }
 
-// `host` as sent -> the name patterns are compared with: lower case, no port, no trailing dot.
-// "" when there is none or it is too long to match anything.
-std::string_view canonical_host(std::string_view host, std::array<char, kMaxHost>& buf) {
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+
+// `host` as sent -> the part patterns are compared with: no port, no trailing dot (still in the
+// case it was sent in). "" when there is none or it is too long to match anything.
+std::string_view host_name(std::string_view host) {
     std::string_view name;
     if (!host.empty() && host.front() == '[') {
         const size_t close = host.find(']');
@@ -45,9 +48,8 @@ std::string_view canonical_host(std::string_view host, std::array<char, kMaxHost
         name = host.substr(0, host.find(':'));
         if (!name.empty() && name.back() == '.') name.remove_suffix(1);
     }
-    if (name.empty() || name.size() > buf.size()) return {};
-    for (size_t i = 0; i < name.size(); ++i) buf[i] = http::ascii::to_lower(name[i]);
-    return {buf.data(), name.size()};
+    if (name.size() > kMaxHost) return {};
+    return name;
 }
 
 // Each site caches its own files; together they keep to about one worker's default budget, so
@@ -91,21 +93,25 @@ Result<Router> Router::create(const Config& config) {
         if (!site) return make_error(site.error());
         router.sites_.push_back(std::move(site).value());
     }
+    std::vector<std::pair<std::string, size_t>> exact;
+    std::vector<std::pair<std::string, size_t>> wildcard;
     for (const SiteSettings& s : config.sites) {
         auto site = make_site(s.name, {s.root, s.index, s.server_name}, limits);
         if (!site) return make_error(site.error());
         const size_t index = router.sites_.size();
         if (s.is_default) router.default_ = index;
-        // validate_config() refuses a host claimed twice; were one to slip through, the first
-        // site keeps it, as in the file.
         for (const std::string& pattern : s.hosts) {
             if (is_wildcard_pattern(pattern))
-                router.wildcard_.emplace(pattern.substr(2), index);
+                wildcard.emplace_back(pattern.substr(2), index);
             else
-                router.exact_.emplace(pattern, index);
+                exact.emplace_back(pattern, index);
         }
         router.sites_.push_back(std::move(site).value());
     }
+    // validate_config() refuses a host claimed twice; were one to slip through, the first site
+    // keeps it, as in the file.
+    router.exact_.build(exact);
+    router.wildcard_.build(wildcard);
     if (router.exact_.empty() && router.wildcard_.empty() &&
         router.default_site().routes.size() == 1)
         router.only_handler_ = router.default_site().routes.front().handler.get();
@@ -118,20 +124,70 @@ const Router::Site& Router::site_for(const http::Request& req) const {
 }
 
 const Router::Site& Router::site_for_host(std::string_view host) const {
+    const std::string_view sent = host_name(host);
+    if (sent.empty()) return default_site();
+    // One backward pass lowers the case and hashes the name and every suffix after a dot.
+    struct Suffix {
+        size_t pos;
+        uint64_t hash;
+    };
     std::array<char, kMaxHost> buf;
-    const std::string_view name = canonical_host(host, buf);
-    if (name.empty()) return default_site();
-    if (auto it = exact_.find(name); it != exact_.end()) return sites_[it->second];
-    // "*.example.org" matches one or more labels in front of example.org: try the suffixes
-    // after each dot, longest first, so the most specific wildcard wins.
-    if (name.front() != '[') {
-        for (size_t dot = name.find('.'); dot != std::string_view::npos;
-             dot = name.find('.', dot + 1)) {
-            if (auto it = wildcard_.find(name.substr(dot + 1)); it != wildcard_.end())
-                return sites_[it->second];
+    std::array<Suffix, kMaxHost> suffixes;
+    size_t dots = 0;
+    uint64_t h = kFnvOffset;
+    for (size_t i = sent.size(); i-- > 0;) {
+        const char c = http::ascii::to_lower(sent[i]);
+        buf[i] = c;
+        if (c == '.') suffixes[dots++] = {i + 1, h};
+        h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
+    }
+    const std::string_view name(buf.data(), sent.size());
+    if (size_t site = exact_.find(name, h); site != HostTable::npos) return sites_[site];
+    // "*.example.org" matches one or more labels in front of example.org. The leftmost dot
+    // (found last) gives the longest suffix, so the most specific wildcard wins.
+    if (name.front() != '[' && !wildcard_.empty()) {
+        for (size_t k = dots; k-- > 0;) {
+            const size_t site = wildcard_.find(name.substr(suffixes[k].pos), suffixes[k].hash);
+            if (site != HostTable::npos) return sites_[site];
         }
     }
     return default_site();
+}
+
+uint64_t Router::HostTable::hash(std::string_view name) {
+    uint64_t h = kFnvOffset;
+    for (size_t i = name.size(); i-- > 0;)
+        h = (h ^ static_cast<unsigned char>(name[i])) * kFnvPrime;
+    return h;
+}
+
+void Router::HostTable::build(const std::vector<std::pair<std::string, size_t>>& entries) {
+    size_t capacity = 8;
+    while (capacity < 2 * entries.size()) capacity *= 2;  // at most half full: short probes
+    slots_.assign(capacity, Slot{});
+    count_ = 0;
+    for (const auto& [name, site] : entries) {
+        const uint64_t h = hash(name);
+        for (size_t i = h & (capacity - 1);; i = (i + 1) & (capacity - 1)) {
+            Slot& slot = slots_[i];
+            if (slot.site == npos) {
+                slot = {h, site, name};
+                ++count_;
+                break;
+            }
+            if (slot.hash == h && slot.name == name) break;
+        }
+    }
+}
+
+size_t Router::HostTable::find(std::string_view name, uint64_t h) const {
+    if (count_ == 0) return npos;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.site == npos) return npos;
+        if (slot.hash == h && slot.name == name) return slot.site;
+    }
 }
 
 }  // namespace minid

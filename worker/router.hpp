@@ -3,10 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/config.hpp"
@@ -55,19 +56,32 @@ class Router {
     http::StaticHandler& default_handler() const { return *default_site().routes.back().handler; }
 
   private:
-    // Heterogeneous lookup: a request's host is a string_view into a stack buffer.
-    struct Hash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
+    // Open addressing over names hashed from their last character to their first, so that one
+    // backward pass over a request's host yields the hash of the whole name and of the suffix
+    // after each of its dots (the wildcard candidates).
+    class HostTable {
+      public:
+        static constexpr size_t npos = static_cast<size_t>(-1);
+        static uint64_t hash(std::string_view name);
+        // Keeps the first site given for a name.
+        void build(const std::vector<std::pair<std::string, size_t>>& entries);
+        size_t find(std::string_view name, uint64_t hash) const;
+        bool empty() const { return count_ == 0; }
+
+      private:
+        struct Slot {
+            uint64_t hash = 0;
+            size_t site = npos;  // npos: empty slot
+            std::string name;
+        };
+        std::vector<Slot> slots_;
+        size_t count_ = 0;
     };
-    using HostMap = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
 
     std::vector<Site> sites_;
     size_t default_ = 0;
-    HostMap exact_;     // "www.example.com" -> index in sites_
-    HostMap wildcard_;  // "example.org" for "*.example.org" -> index in sites_
+    HostTable exact_;     // "www.example.com" -> index in sites_
+    HostTable wildcard_;  // "example.org" for "*.example.org" -> index in sites_
     http::StaticHandler* only_handler_ = nullptr;
 };
 

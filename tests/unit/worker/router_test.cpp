@@ -160,6 +160,25 @@ TEST_F(RouterTest, WithoutSitesEveryHostGetsTheHttpRoot) {
     EXPECT_EQ(&r.default_handler(), &r.handler_for(http::Request{}));
 }
 
+TEST_F(RouterTest, ManySitesWithSimilarNamesEachFindTheirOwn) {
+    config_.sites.clear();
+    for (int i = 0; i < 60; ++i) {
+        const std::string n = std::to_string(i);
+        config_.sites.push_back(site(
+            "s" + n, tree_.path("main"),
+            {"site" + n + ".example", "www.site" + n + ".example", "*.site" + n + ".example"}));
+    }
+    const Router r = make();
+    for (int i = 0; i < 60; ++i) {
+        const std::string n = std::to_string(i);
+        EXPECT_EQ(pick(r, "site" + n + ".example"), "s" + n);
+        EXPECT_EQ(pick(r, "WWW.site" + n + ".example:80"), "s" + n);
+        EXPECT_EQ(pick(r, "a.b.site" + n + ".example"), "s" + n);
+    }
+    EXPECT_EQ(pick(r, "site60.example"), "");
+    EXPECT_EQ(pick(r, "example"), "");
+}
+
 TEST_F(RouterTest, AMissingRootNamesItsSite) {
     config_.sites[1].root = tree_.path("missing");
     auto r = Router::create(config_);
