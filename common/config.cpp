@@ -10,10 +10,13 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <span>
+#include <utility>
 
 #include "common/build_info.hpp"
 #include "common/config_ini.hpp"
 #include "common/config_keys.hpp"
+#include "common/config_sites.hpp"
 #include "common/config_values.hpp"
 #include "common/unique_fd.hpp"
 
@@ -33,10 +36,182 @@ bool known_section(std::string_view name) {
            std::end(kConfigSections);
 }
 
-std::string suggest_section(std::string_view name) {
-    for (std::string_view s : kConfigSections)
-        if (edit_distance(name, s) <= 2) return " (did you mean [" + std::string(s) + "]?)";
+std::string suggest_section(const std::vector<std::string_view>& words) {
+    if (words.empty()) return "";
+    if (words.size() == 1) {
+        for (std::string_view s : kConfigSections)
+            if (edit_distance(words[0], s) <= 2) return " (did you mean [" + std::string(s) + "]?)";
+    }
+    if (words.size() <= 2 && edit_distance(words[0], kSiteSection) <= 2)
+        return " (did you mean [site " + std::string(words.size() == 2 ? words[1] : "NAME") + "]?)";
     return "";
+}
+
+// What a section header stands for; entries of an ignored section were reported at its header.
+struct SectionRole {
+    enum class Kind { ignored, fixed, site } kind = Kind::ignored;
+    size_t site = 0;  // Kind::site: index into Config::sites
+};
+
+// Where each site's parts were written, for file:line in site_problems() messages.
+struct SiteLines {
+    int header = 0;
+    int default_key = 0;
+    bool root_seen = false;   // a bad root value was reported already: no "has no root"
+    bool hosts_seen = false;  // likewise for hosts
+    std::vector<int> hosts;   // line of each entry of SiteSettings::hosts
+    std::map<const SiteKey*, int> first_line;
+};
+
+SectionRole classify_section(const IniSection& s, Config& config, std::vector<SiteLines>& lines,
+                             std::vector<LineError>& errors) {
+    const std::vector<std::string_view> words = split_words(s.name);
+    if (words.size() == 1 && known_section(words[0])) return {SectionRole::Kind::fixed};
+    if (!words.empty() && words[0] == kSiteSection) {
+        if (words.size() != 2) {
+            errors.push_back({s.line, "a site section takes one name: [site NAME]"});
+            return {};
+        }
+        SiteSettings site;
+        site.name = std::string(words[1]);
+        config.sites.push_back(std::move(site));
+        lines.emplace_back();
+        lines.back().header = s.line;
+        return {SectionRole::Kind::site, config.sites.size() - 1};
+    }
+    if (!words.empty() && words[0] == kUpstreamSection) {
+        errors.push_back({s.line, "[" + s.name +
+                                      "] is not supported yet: upstream sections are reserved "
+                                      "for the reverse proxy, which this minid does not have"});
+        return {};
+    }
+    errors.push_back({s.line, "unknown section [" + s.name + "]" + suggest_section(words)});
+    return {};
+}
+
+std::string site_key_message(const SiteSettings& site, std::string_view key) {
+    const std::string where = "[site " + site.name + "]";
+    for (std::string_view section : kConfigSections) {
+        if (find_config_key(section, key))
+            return "key '" + std::string(key) + "' cannot be set in " + where +
+                   ": it applies to the whole server; set it in [" + std::string(section) + "]";
+    }
+    std::string m = "unknown key '" + std::string(key) + "' in " + where;
+    if (const SiteKey* k = closest_site_key(key))
+        m += " (did you mean '" + std::string(k->name) + "'?)";
+    return m;
+}
+
+void apply_site_entry(const IniEntry& e, SiteSettings& site, SiteLines& lines,
+                      std::vector<LineError>& errors) {
+    const SiteKey* key = find_site_key(e.key);
+    if (!key) {
+        errors.push_back({e.line, site_key_message(site, e.key)});
+        return;
+    }
+    auto [it, inserted] = lines.first_line.emplace(key, e.line);
+    if (!inserted && !key->repeatable) {
+        errors.push_back({e.line, "duplicate key '" + e.key + "' (already set at line " +
+                                      std::to_string(it->second) + ")"});
+        return;
+    }
+    if (key->name == "root") lines.root_seen = true;
+    if (key->name == "hosts") lines.hosts_seen = true;
+    if (key->name == "default") lines.default_key = e.line;
+    if (auto err = key->apply(*key, site, e.value)) errors.push_back({e.line, *err});
+    lines.hosts.resize(site.hosts.size(), e.line);
+}
+
+// A site's index and server_name not set in its section are [http]'s.
+void inherit_from_http(Config& config, const std::vector<SiteLines>& lines) {
+    const SiteKey* index = find_site_key("index");
+    const SiteKey* server_name = find_site_key("server_name");
+    for (size_t i = 0; i < config.sites.size(); ++i) {
+        if (!lines[i].first_line.count(index)) config.sites[i].index = config.index;
+        if (!lines[i].first_line.count(server_name))
+            config.sites[i].server_name = config.server_name;
+    }
+}
+
+// site_problems() with the line each one shows on; problems that follow from a value error
+// already reported are left out.
+void report_site_problems(const Config& config, const std::vector<SiteLines>& lines,
+                          int http_root_line, std::vector<LineError>& errors) {
+    using Kind = SiteProblem::Kind;
+    for (SiteProblem& p : site_problems(config)) {
+        const SiteLines& at = lines[p.site];
+        int line = at.header;
+        int other_line = 0;
+        const SiteLines* other = p.other >= 0 ? &lines[static_cast<size_t>(p.other)] : nullptr;
+        switch (p.kind) {
+            case Kind::no_root:
+                if (at.root_seen) continue;
+                break;
+            case Kind::unreachable:
+                if (at.hosts_seen) continue;
+                break;
+            case Kind::duplicate_name:
+                other_line = other->header;
+                break;
+            case Kind::second_default:
+                line = at.default_key;
+                other_line = other->default_key;
+                break;
+            case Kind::host_twice:
+                line = at.hosts[p.host];
+                break;
+            case Kind::host_taken:
+                line = at.hosts[p.host];
+                other_line = other->hosts[p.other_host];
+                break;
+            case Kind::http_root_unused:
+                line = http_root_line;
+                p.message += " (default = on at line " + std::to_string(at.default_key) + ")";
+                break;
+            case Kind::bad_name:
+                break;
+        }
+        if (other_line > 0) p.message += " at line " + std::to_string(other_line);
+        errors.push_back({line, std::move(p.message)});
+    }
+}
+
+template <typename Owner>
+void append_section(std::string& out, std::string_view header,
+                    std::span<const BasicConfigKey<Owner>> keys, std::string_view section,
+                    const Owner& owner, bool even_if_empty) {
+    bool started = false;
+    auto start = [&] {
+        if (started) return;
+        if (!out.empty()) out += '\n';
+        out += '[';
+        out += header;
+        out += "]\n";
+        started = true;
+    };
+    if (even_if_empty) start();
+    std::vector<std::string> values;
+    for (const BasicConfigKey<Owner>& k : keys) {
+        if (k.section != section) continue;
+        values.clear();
+        k.write(k, owner, values);
+        if (values.empty()) continue;
+        start();
+        for (const std::string& v : values) {
+            out += k.name;
+            out += v.empty() ? " =" : " = ";
+            out += v;
+            out += '\n';
+        }
+    }
+}
+
+std::optional<std::string> root_problem(const std::string& root) {
+    if (root.empty() || root.front() != '/') return std::nullopt;  // the key check reports it
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) return "root " + root + ": " + std::strerror(errno);
+    if (!S_ISDIR(st.st_mode)) return "root " + root + ": " + std::strerror(ENOTDIR);
+    return std::nullopt;
 }
 
 std::string unknown_key_message(std::string_view section, std::string_view key) {
@@ -45,6 +220,8 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
         m += " (did you mean '" + std::string(k->name) + "'";
         if (k->section != section) m += " in [" + std::string(k->section) + "]";
         m += "?)";
+    } else if (find_site_key(key)) {
+        m += " (it belongs in a [site NAME] section)";
     }
     return m;
 }
@@ -107,27 +284,24 @@ unsigned Config::effective_workers() const {
     return n < 1 ? 1u : static_cast<unsigned>(n);
 }
 
+const SiteSettings* Config::default_site() const {
+    for (const SiteSettings& s : sites)
+        if (s.is_default) return &s;
+    return nullptr;
+}
+
+SiteSettings* Config::default_site() {
+    return const_cast<SiteSettings*>(std::as_const(*this).default_site());
+}
+
 std::string Config::serialize() const {
     std::string out;
-    std::string_view section;
-    std::vector<std::string> values;
-    for (const ConfigKey& k : config_keys()) {
-        values.clear();
-        k.write(k, *this, values);
-        if (values.empty()) continue;
-        if (k.section != section) {
-            if (!out.empty()) out += '\n';
-            out += '[';
-            out += k.section;
-            out += "]\n";
-            section = k.section;
-        }
-        for (const std::string& v : values) {
-            out += k.name;
-            out += v.empty() ? " =" : " = ";
-            out += v;
-            out += '\n';
-        }
+    for (std::string_view section : kConfigSections) {
+        append_section(out, section, config_keys(), section, *this, false);
+        if (section != "http") continue;
+        for (const SiteSettings& site : sites)
+            append_section(out, std::string(kSiteSection) + " " + site.name, site_keys(),
+                           kSiteSection, site, true);
     }
     return out;
 }
@@ -136,13 +310,12 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
     IniDocument doc = read_ini(text);
     std::vector<LineError> errors;
     for (IniError& e : doc.errors) errors.push_back({e.line, std::move(e.message)});
-    for (const IniSection& s : doc.sections) {
-        if (!known_section(s.name))
-            errors.push_back(
-                {s.line, "unknown section [" + s.name + "]" + suggest_section(s.name)});
-    }
-
     Config config;
+    std::vector<SiteLines> site_lines;
+    std::vector<SectionRole> roles;
+    for (const IniSection& s : doc.sections)
+        roles.push_back(classify_section(s, config, site_lines, errors));
+
     bool listen_from_file = false;
     std::map<const ConfigKey*, int> first_line;
     for (const IniEntry& e : doc.entries) {
@@ -150,7 +323,12 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
             errors.push_back({e.line, outside_section_message(e.key)});
             continue;
         }
-        if (!known_section(*e.section)) continue;  // reported once, at its header
+        const SectionRole& role = roles[e.section_index];
+        if (role.kind == SectionRole::Kind::ignored) continue;  // reported once, at its header
+        if (role.kind == SectionRole::Kind::site) {
+            apply_site_entry(e, config.sites[role.site], site_lines[role.site], errors);
+            continue;
+        }
         const ConfigKey* key = find_config_key(*e.section, e.key);
         if (!key) {
             errors.push_back({e.line, unknown_key_message(*e.section, e.key)});
@@ -168,6 +346,10 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
         }
         if (auto err = key->apply(*key, config, e.value)) errors.push_back({e.line, *err});
     }
+    inherit_from_http(config, site_lines);
+    const auto http_root = first_line.find(find_config_key("http", "root"));
+    report_site_problems(config, site_lines, http_root == first_line.end() ? 0 : http_root->second,
+                         errors);
     if (!errors.empty()) return make_error(join_errors(origin, errors));
     return config;
 }
@@ -187,15 +369,22 @@ Status validate_config(const Config& config) {
             if (auto e = k.check(k, config)) errors.push_back(*e);
         }
     }
-    if (config.root.empty()) {
-        errors.push_back("root is not set: set root in [http] or use --root");
-    } else if (config.root.front() == '/') {
-        struct stat st {};
-        if (::stat(config.root.c_str(), &st) != 0)
-            errors.push_back("root " + config.root + ": " + std::strerror(errno));
-        else if (!S_ISDIR(st.st_mode))
-            errors.push_back("root " + config.root + ": " + std::strerror(ENOTDIR));
+    if (!config.default_site()) {
+        if (config.root.empty())
+            errors.push_back("root is not set: set root in [http] or use --root");
+        else if (auto e = root_problem(config.root))
+            errors.push_back(*e);
     }
+    for (const SiteSettings& site : config.sites) {
+        const std::string where = "[site " + site.name + "] ";
+        for (const SiteKey& k : site_keys()) {
+            if (k.check) {
+                if (auto e = k.check(k, site)) errors.push_back(where + *e);
+            }
+        }
+        if (auto e = root_problem(site.root)) errors.push_back(where + *e);
+    }
+    for (const SiteProblem& p : site_problems(config)) errors.push_back(p.message);
     if (errors.empty()) return {};
     std::string out;
     for (const std::string& e : errors) {
@@ -222,9 +411,12 @@ Result<Config> load_config(const std::string& path, const ConfigOverrides& overr
     if (overrides.root) {
         auto abs = make_absolute(*overrides.root);
         if (!abs) return make_error(abs.error());
-        config.root = std::move(*abs);
+        if (SiteSettings* site = config.default_site())
+            site->root = std::move(*abs);
+        else
+            config.root = std::move(*abs);
     }
-    if (config.root.empty()) config.root = default_root();
+    if (config.root.empty() && !config.default_site()) config.root = default_root();
     if (auto ok = validate_config(config); !ok) return make_error(ok.error());
     return config;
 }

@@ -19,6 +19,24 @@ namespace minid {
 
 using Millis = std::chrono::milliseconds;
 
+// One [site NAME] section: a virtual host chosen by the request's Host, with its own document
+// root. Only what the static handler uses is per site; the other [http] keys apply to whole
+// connections, before any Host is known (see minid.conf(5), SITES).
+struct SiteSettings {
+    std::string name;  // [site NAME]: letters, digits, '.', '_', '-'
+    // Lower case, no trailing dot: "example.com", "*.example.org" (one or more labels before
+    // example.org), "[::1]". Ports are not part of a pattern.
+    std::vector<std::string> hosts;
+    // Requests whose Host matches no site go here instead of to [http]'s root. At most one.
+    bool is_default = false;
+    std::string root;  // absolute; required
+    // Unset in the file -> [http]'s value at the end of parsing.
+    std::string index = "index.html";
+    std::string server_name = "minid";
+
+    bool operator==(const SiteSettings&) const = default;
+};
+
 struct Config {
     // [server]
     // "listen" may repeat; a file that sets it replaces this default list.
@@ -58,6 +76,10 @@ struct Config {
     uint32_t max_connections = 10'000;  // per worker
     std::string server_name = "minid";  // Server: header value; "" omits the header
 
+    // [site NAME] sections, in file order. Without a site marked default, root/index/
+    // server_name above form the default site, as they did before sites existed.
+    std::vector<SiteSettings> sites;
+
     // Where the settings came from (absolute), for messages and `minidctl status`.
     // "" = embedded defaults. Serialized as `[meta] source_file`.
     std::string source_file;
@@ -67,6 +89,9 @@ struct Config {
     // every Config that passes validate_config() (which rejects strings INI cannot hold, such
     // as "a ;b" or control characters).
     std::string serialize() const;
+    // The [site] marked `default = on`, or null when [http]'s root is the default site.
+    const SiteSettings* default_site() const;
+    SiteSettings* default_site();
     bool control_socket_enabled() const {
         return !control_socket.empty() && control_socket != "off";
     }
@@ -77,7 +102,7 @@ struct Config {
 // Command-line settings that override the file, and keep overriding it across reloads.
 struct ConfigOverrides {
     std::vector<ListenAddress> listen;  // non-empty replaces the file's listen list
-    std::optional<std::string> root;
+    std::optional<std::string> root;  // the default site's root ([http]'s or the default [site]'s)
     std::optional<unsigned> workers;  // 0 = auto
 };
 

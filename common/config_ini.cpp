@@ -138,7 +138,8 @@ int on_pair(void* user, const char* /*section*/, const char* name, const char* v
     // Sections are tracked by the reader (trimmed names, malformed headers); inih's is unused.
     if (st.kind != LineKind::pair || st.section_bad) return 1;
     try {
-        st.doc->entries.push_back({st.line, st.section, name, value ? value : ""});
+        const size_t index = st.doc->sections.empty() ? 0 : st.doc->sections.size() - 1;
+        st.doc->entries.push_back({st.line, st.section, index, name, value ? value : ""});
     } catch (...) {
         return 0;  // out of memory: inih reports the line
     }

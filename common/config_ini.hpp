@@ -18,6 +18,7 @@ struct IniSection {
 struct IniEntry {
     int line = 0;
     std::optional<std::string> section;  // nullopt: the key came before any [section] header
+    size_t section_index = 0;            // into IniDocument::sections, when `section` is set
     std::string key;
     std::string value;  // spaces and a trailing " ; comment" removed by inih
 };

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "common/config_values.hpp"
+#include "common/host_pattern.hpp"
 
 namespace minid {
 namespace {
@@ -19,23 +20,16 @@ using std::chrono::milliseconds;
 // --- listen: repeatable, several whitespace-separated addresses per line ---
 
 Opt apply_listen(const ConfigKey& k, Config& c, std::string_view value) {
-    size_t i = 0;
-    bool any = false;
-    while (i < value.size()) {
-        while (i < value.size() && std::isspace(static_cast<unsigned char>(value[i]))) ++i;
-        size_t j = i;
-        while (j < value.size() && !std::isspace(static_cast<unsigned char>(value[j]))) ++j;
-        if (j == i) break;
-        auto addr = ListenAddress::parse(value.substr(i, j - i));
+    const auto words = split_words(value);
+    if (words.empty())
+        return invalid_value(k.name, value, "give one or more addresses, e.g. 127.0.0.1:8080");
+    for (std::string_view word : words) {
+        auto addr = ListenAddress::parse(word);
         if (!addr) return addr.error();
         if (std::find(c.listen.begin(), c.listen.end(), *addr) != c.listen.end())
             return "duplicate listen address " + addr->to_string();
         c.listen.push_back(*addr);
-        any = true;
-        i = j;
     }
-    if (!any)
-        return invalid_value(k.name, value, "give one or more addresses, e.g. 127.0.0.1:8080");
     return std::nullopt;
 }
 
@@ -61,10 +55,57 @@ void write_workers(const ConfigKey&, const Config& c, Values& out) {
     out.push_back(format_workers(c.workers));
 }
 
-// --- numbers with a range: durations (ms), sizes (bytes), plain counts ---
+// --- site hosts: repeatable, several whitespace-separated patterns per line ---
+
+Opt apply_hosts(const SiteKey& k, SiteSettings& s, std::string_view value) {
+    const auto words = split_words(value);
+    if (words.empty())
+        return invalid_value(k.name, value, "give one or more host names, e.g. example.com");
+    for (std::string_view word : words) {
+        auto pattern = parse_host_pattern(word);
+        if (!pattern) return invalid_value("host", word, pattern.error());
+        s.hosts.push_back(std::move(*pattern));
+    }
+    return std::nullopt;
+}
+
+Opt check_hosts(const SiteKey&, const SiteSettings& s) {
+    for (const std::string& h : s.hosts) {
+        if (auto why = host_pattern_problem(h)) return invalid_value("host", h, *why);
+        if (auto why = unrepresentable_reason(h)) return invalid_value("host", h, *why);
+    }
+    return std::nullopt;
+}
+
+// All patterns on one line.
+void write_hosts(const SiteKey&, const SiteSettings& s, Values& out) {
+    if (s.hosts.empty()) return;
+    std::string line;
+    for (const std::string& h : s.hosts) {
+        if (!line.empty()) line += ' ';
+        line += h;
+    }
+    out.push_back(std::move(line));
+}
+
+// --- the member a key template stores into, and the table its key belongs to ---
+
+template <typename>
+struct MemberOf;
+template <typename C, typename F>
+struct MemberOf<F C::*> {
+    using Owner = C;
+    using Field = F;
+};
 
 template <auto M>
-using FieldOf = std::remove_cvref_t<decltype(std::declval<Config&>().*M)>;
+using OwnerOf = typename MemberOf<decltype(M)>::Owner;
+template <auto M>
+using FieldOf = std::remove_cvref_t<typename MemberOf<decltype(M)>::Field>;
+template <auto M>
+using KeyOf = BasicConfigKey<OwnerOf<M>>;
+
+// --- numbers with a range: durations (ms), sizes (bytes), plain counts ---
 
 template <typename T>
 constexpr bool is_duration = std::is_same_v<T, milliseconds> || std::is_same_v<T, microseconds>;
@@ -121,8 +162,8 @@ Result<uint64_t> parse_number(std::string_view text) {
     }
 }
 
-template <NumberKind Kind>
-Opt range_error(const ConfigKey& k, std::string_view shown, uint64_t v, bool negative) {
+template <NumberKind Kind, typename Key>
+Opt range_error(const Key& k, std::string_view shown, uint64_t v, bool negative) {
     if (!negative && v >= k.min && v <= k.max) return std::nullopt;
     return invalid_value(
         k.name, shown,
@@ -130,7 +171,7 @@ Opt range_error(const ConfigKey& k, std::string_view shown, uint64_t v, bool neg
 }
 
 template <auto M, NumberKind Kind>
-Opt apply_number(const ConfigKey& k, Config& c, std::string_view value) {
+Opt apply_number(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
     auto n = parse_number<Kind>(value);
     if (!n) return invalid_value(k.name, value, n.error());
     if (auto e = range_error<Kind>(k, value, *n, false)) return e;
@@ -139,7 +180,7 @@ Opt apply_number(const ConfigKey& k, Config& c, std::string_view value) {
 }
 
 template <auto M, NumberKind Kind>
-Opt check_number(const ConfigKey& k, const Config& c) {
+Opt check_number(const KeyOf<M>& k, const OwnerOf<M>& c) {
     const auto& field = c.*M;
     const uint64_t v = as_u64(field);
     if constexpr (is_duration<FieldOf<M>>) {
@@ -151,21 +192,21 @@ Opt check_number(const ConfigKey& k, const Config& c) {
 }
 
 template <auto M, NumberKind Kind>
-void write_number(const ConfigKey&, const Config& c, Values& out) {
+void write_number(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
     out.push_back(format_number<Kind>(as_u64(c.*M)));
 }
 
 template <auto M, NumberKind Kind>
-constexpr ConfigKey number_key(std::string_view section, std::string_view name, uint64_t min,
-                               uint64_t max) {
-    return ConfigKey{section,
-                     name,
-                     false,
-                     min,
-                     max,
-                     &apply_number<M, Kind>,
-                     &check_number<M, Kind>,
-                     &write_number<M, Kind>};
+constexpr KeyOf<M> number_key(std::string_view section, std::string_view name, uint64_t min,
+                              uint64_t max) {
+    return KeyOf<M>{section,
+                    name,
+                    false,
+                    min,
+                    max,
+                    &apply_number<M, Kind>,
+                    &check_number<M, Kind>,
+                    &write_number<M, Kind>};
 }
 
 constexpr uint64_t ms(uint64_t seconds) {
@@ -272,7 +313,7 @@ Opt rule_any(std::string_view) {
 }
 
 template <auto M, Empty E, StringRule Rule>
-Opt check_string_value(const ConfigKey& k, std::string_view v) {
+Opt check_string_value(const KeyOf<M>& k, std::string_view v) {
     if (v.empty()) {
         if constexpr (E == Empty::required) return invalid_value(k.name, v, "a value is required");
         return std::nullopt;
@@ -283,7 +324,7 @@ Opt check_string_value(const ConfigKey& k, std::string_view v) {
 }
 
 template <auto M, Empty E, StringRule Rule>
-Opt apply_string(const ConfigKey& k, Config& c, std::string_view value) {
+Opt apply_string(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
     if (E == Empty::off && value == "off") value = {};
     if (auto e = check_string_value<M, E, Rule>(k, value)) return e;
     c.*M = std::string(value);
@@ -291,7 +332,7 @@ Opt apply_string(const ConfigKey& k, Config& c, std::string_view value) {
 }
 
 template <auto M, Empty E, StringRule Rule>
-Opt check_string(const ConfigKey& k, const Config& c) {
+Opt check_string(const KeyOf<M>& k, const OwnerOf<M>& c) {
     const std::string& v = c.*M;
     if (E == Empty::off && v == "off") return std::nullopt;
     if (E == Empty::required && v.empty()) {
@@ -302,7 +343,7 @@ Opt check_string(const ConfigKey& k, const Config& c) {
 }
 
 template <auto M, Empty E, StringRule Rule>
-void write_string(const ConfigKey&, const Config& c, Values& out) {
+void write_string(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
     const std::string& v = c.*M;
     if (!v.empty()) {
         out.push_back(v);
@@ -314,21 +355,21 @@ void write_string(const ConfigKey&, const Config& c, Values& out) {
 }
 
 template <auto M, Empty E, StringRule Rule>
-constexpr ConfigKey string_key(std::string_view section, std::string_view name) {
-    return ConfigKey{section,
-                     name,
-                     false,
-                     0,
-                     0,
-                     &apply_string<M, E, Rule>,
-                     &check_string<M, E, Rule>,
-                     &write_string<M, E, Rule>};
+constexpr KeyOf<M> string_key(std::string_view section, std::string_view name) {
+    return KeyOf<M>{section,
+                    name,
+                    false,
+                    0,
+                    0,
+                    &apply_string<M, E, Rule>,
+                    &check_string<M, E, Rule>,
+                    &write_string<M, E, Rule>};
 }
 
 // --- switches: on/off ---
 
 template <auto M>
-Opt apply_switch(const ConfigKey& k, Config& c, std::string_view value) {
+Opt apply_switch(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
     auto on = parse_switch(value);
     if (!on) return invalid_value(k.name, value, on.error());
     c.*M = *on;
@@ -336,13 +377,22 @@ Opt apply_switch(const ConfigKey& k, Config& c, std::string_view value) {
 }
 
 template <auto M>
-void write_switch(const ConfigKey&, const Config& c, Values& out) {
+void write_switch(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
     out.push_back(format_switch(c.*M));
 }
 
 template <auto M>
-constexpr ConfigKey switch_key(std::string_view section, std::string_view name) {
-    return ConfigKey{section, name, false, 0, 0, &apply_switch<M>, nullptr, &write_switch<M>};
+constexpr KeyOf<M> switch_key(std::string_view section, std::string_view name) {
+    return KeyOf<M>{section, name, false, 0, 0, &apply_switch<M>, nullptr, &write_switch<M>};
+}
+
+// `default` is written only when on: a site is not the default unless it says so.
+Opt apply_default(const SiteKey& k, SiteSettings& s, std::string_view value) {
+    return apply_switch<&SiteSettings::is_default>(k, s, value);
+}
+
+void write_default(const SiteKey&, const SiteSettings& s, Values& out) {
+    if (s.is_default) out.push_back(format_switch(true));
 }
 
 using NK = NumberKind;
@@ -385,6 +435,32 @@ const ConfigKey kKeys[] = {
     string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
 };
 
+// The keys of [site NAME]: what the static handler of one site uses. The rest of [http] acts
+// on whole connections before a Host is known (minid.conf(5), SITES).
+const SiteKey kSiteKeys[] = {
+    {"site", "hosts", true, 0, 0, &apply_hosts, &check_hosts, &write_hosts},
+    {"site", "default", false, 0, 0, &apply_default, nullptr, &write_default},
+    string_key<&SiteSettings::root, Empty::required, rule_absolute>("site", "root"),
+    string_key<&SiteSettings::index, Empty::required, rule_index>("site", "index"),
+    string_key<&SiteSettings::server_name, Empty::off, rule_server_name>("site", "server_name"),
+};
+
+template <typename Key>
+const Key* closest_key(std::span<const Key> keys, std::string_view section, std::string_view name) {
+    const Key* best = nullptr;
+    size_t best_distance = 3;  // only suggest within distance 2
+    for (const Key& k : keys) {
+        const size_t d = edit_distance(name, k.name);
+        const bool better = d < best_distance || (d == best_distance && best &&
+                                                  best->section != section && k.section == section);
+        if (better) {
+            best = &k;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
 }  // namespace
 
 std::span<const ConfigKey> config_keys() {
@@ -397,19 +473,22 @@ const ConfigKey* find_config_key(std::string_view section, std::string_view name
     return nullptr;
 }
 
+std::span<const SiteKey> site_keys() {
+    return kSiteKeys;
+}
+
+const SiteKey* find_site_key(std::string_view name) {
+    for (const SiteKey& k : kSiteKeys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
 const ConfigKey* closest_config_key(std::string_view section, std::string_view name) {
-    const ConfigKey* best = nullptr;
-    size_t best_distance = 3;  // only suggest within distance 2
-    for (const ConfigKey& k : kKeys) {
-        const size_t d = edit_distance(name, k.name);
-        const bool better = d < best_distance || (d == best_distance && best &&
-                                                  best->section != section && k.section == section);
-        if (better) {
-            best = &k;
-            best_distance = d;
-        }
-    }
-    return best;
+    return closest_key<ConfigKey>(kKeys, section, name);
+}
+
+const SiteKey* closest_site_key(std::string_view name) {
+    return closest_key<SiteKey>(kSiteKeys, kSiteSection, name);
 }
 
 std::string invalid_value(std::string_view name, std::string_view value, std::string_view reason) {

@@ -14,7 +14,9 @@
 
 namespace minid {
 
-struct ConfigKey {
+// A key of `Owner`: Config for the fixed sections, SiteSettings for [site NAME].
+template <typename Owner>
+struct BasicConfigKey {
     std::string_view section;
     std::string_view name;
     bool repeatable = false;
@@ -22,20 +24,31 @@ struct ConfigKey {
     uint64_t min = 0;
     uint64_t max = 0;
     // Parses `value` into its field; returns "invalid NAME 'VALUE': reason" on error.
-    std::optional<std::string> (*apply)(const ConfigKey&, Config&, std::string_view value);
+    std::optional<std::string> (*apply)(const BasicConfigKey&, Owner&, std::string_view value);
     // Re-checks the field as set (by a file or by code), for validate_config.
-    std::optional<std::string> (*check)(const ConfigKey&, const Config&);
+    std::optional<std::string> (*check)(const BasicConfigKey&, const Owner&);
     // Canonical value texts; none means the key is left out, several mean repeated lines.
-    void (*write)(const ConfigKey&, const Config&, std::vector<std::string>& values);
+    void (*write)(const BasicConfigKey&, const Owner&, std::vector<std::string>& values);
 };
 
+using ConfigKey = BasicConfigKey<Config>;
+using SiteKey = BasicConfigKey<SiteSettings>;
+
 inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta"};
+// Named sections, "[KIND NAME]". [upstream NAME] is reserved for the reverse proxy.
+inline constexpr std::string_view kSiteSection = "site";
+inline constexpr std::string_view kUpstreamSection = "upstream";
 
 std::span<const ConfigKey> config_keys();
 const ConfigKey* find_config_key(std::string_view section, std::string_view name);
 
+// The keys of a [site NAME] section (their `section` is "site").
+std::span<const SiteKey> site_keys();
+const SiteKey* find_site_key(std::string_view name);
+
 // The known key nearest to `name` within edit distance 2 (same section wins a tie), or null.
 const ConfigKey* closest_config_key(std::string_view section, std::string_view name);
+const SiteKey* closest_site_key(std::string_view name);
 
 // "invalid NAME 'VALUE': REASON", the shape of every value error.
 std::string invalid_value(std::string_view name, std::string_view value, std::string_view reason);

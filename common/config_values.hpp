@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -55,6 +56,9 @@ std::optional<std::string> unrepresentable_reason(std::string_view text);
 // "/cwd/" + path for a relative path; "." and "./" prefixes are dropped. Absolute paths are
 // returned unchanged.
 Result<std::string> make_absolute(std::string_view path);
+
+// The whitespace-separated words of a value ("a  b c" -> a, b, c), for keys that take a list.
+std::vector<std::string_view> split_words(std::string_view text);
 
 // Optimal string alignment distance (a transposition counts as one edit), for "did you mean".
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -44,10 +44,9 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     std::unique_ptr<Server> s(new Server(loop, std::move(options)));
     const Config& cfg = s->options_.config;
 
-    http::SiteConfig site{cfg.root, cfg.index, cfg.server_name};
-    auto handler = http::StaticHandler::create(site);
-    if (!handler) return make_error(handler.error());
-    s->handler_ = std::move(handler).value();
+    auto router = Router::create(cfg);
+    if (!router) return make_error(router.error());
+    s->router_.emplace(std::move(router).value());
 
     auto log = AccessLog::open(cfg.access_log);
     if (!log) return make_error(log.error());

@@ -21,6 +21,7 @@
 #include "worker/http/static_handler.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
+#include "worker/router.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
@@ -61,12 +62,15 @@ class Server final : private IoPoller::Driver {
 
     // --- for sessions ---
     const Config& config() const { return options_.config; }
-    // The handler for a request (the site's, by Host, and the route's, by path).
-    http::Handler& handler_for(const http::Request& /*req*/) {
-        return options_.handler_override ? *options_.handler_override : *handler_;
+    // The handler for a request: the site's (by Host), then the route's (by path).
+    http::Handler& handler_for(const http::Request& req) {
+        if (options_.handler_override) return *options_.handler_override;
+        return router_->handler_for(req);
     }
-    // Answers requests refused before routing (400, 408, 413, 414, 431, 501, 505).
-    http::StaticHandler& error_handler() { return *handler_; }
+    // Answers requests refused before routing (400, 408, 413, 414, 431, 501, 505): the default
+    // site's handler.
+    http::StaticHandler& error_handler() { return router_->default_handler(); }
+    const Router& router() const { return *router_; }
     // Where a session serializes a response head; copied only if the write comes up short.
     std::string& scratch_head() { return scratch_head_; }
     char* scratch_buffer() { return scratch_.get(); }
@@ -109,7 +113,7 @@ class Server final : private IoPoller::Driver {
 
     uv_loop_t* loop_;
     ServerOptions options_;
-    std::unique_ptr<http::StaticHandler> handler_;
+    std::optional<Router> router_;  // set by create()
     std::string scratch_head_;
     std::unique_ptr<char[]> scratch_;
     BufferPool buffers_;

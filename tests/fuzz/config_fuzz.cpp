@@ -10,18 +10,24 @@
 
 #include "common/config.hpp"
 #include "common/config_keys.hpp"
+#include "common/config_sites.hpp"
 #include "tests/fuzz/fuzz_site.hpp"
 
 namespace {
 
-// validate_config() without its filesystem part (root must exist): the rules serialize()
+// validate_config() without its filesystem part (roots must exist): the rules serialize()
 // promises exactness for.
 bool passes_key_checks(const minid::Config& c) {
     if (c.listen.empty()) return false;
     for (const minid::ConfigKey& k : minid::config_keys()) {
         if (k.check && k.check(k, c)) return false;
     }
-    return true;
+    for (const minid::SiteSettings& site : c.sites) {
+        for (const minid::SiteKey& k : minid::site_keys()) {
+            if (k.check && k.check(k, site)) return false;
+        }
+    }
+    return minid::site_problems(c).empty();
 }
 
 }  // namespace

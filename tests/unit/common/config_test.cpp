@@ -3,6 +3,7 @@
 #include "common/config.hpp"
 
 #include "common/config_values.hpp"
+#include "tests/unit/common/config_fixture.hpp"
 
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ namespace minid {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_round_trip;
+using testing::TempDir;
 using namespace std::chrono_literals;
 
 std::string data_path(const std::string& name) {
@@ -34,29 +37,6 @@ std::string read_text(const std::string& path) {
 ListenAddress addr(std::string_view text) {
     return ListenAddress::parse(text).value();
 }
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "minid-config-test-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-    std::string write(const std::string& name, const std::string& text) const {
-        const std::string p = path_ + "/" + name;
-        std::ofstream(p, std::ios::binary) << text;
-        return p;
-    }
-
-  private:
-    std::string path_;
-};
 
 // Restores the working directory when a test that chdir()s ends.
 class CwdGuard {
@@ -388,14 +368,6 @@ TEST(ParseConfig, NulByteInTheMiddleOfTheText) {
 }
 
 // ---- serialize round trip ----
-
-void expect_round_trip(const Config& c) {
-    const std::string text = c.serialize();
-    auto back = parse_config_text(text, "<serialized>");
-    ASSERT_TRUE(back.ok()) << back.error() << "\n--- text ---\n" << text;
-    EXPECT_EQ(*back, c) << text;
-    EXPECT_EQ(back->serialize(), text);
-}
 
 TEST(SerializeConfig, DefaultsRoundTrip) {
     expect_round_trip(Config{});

@@ -1,0 +1,209 @@
+// Tests for Router: which site answers a Host (exact, wildcard, case, port, trailing dot, IPv6
+// literal, absolute-form target, none, unknown), the default site, and that each site serves its
+// own root through its own handler.
+#include "worker/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/unit/worker/http/temp_tree.hpp"
+
+namespace minid {
+namespace {
+
+using http::testing::TempTree;
+
+SiteSettings site(const std::string& name, const std::string& root, std::vector<std::string> hosts,
+                  bool is_default = false) {
+    SiteSettings s;
+    s.name = name;
+    s.root = root;
+    s.hosts = std::move(hosts);
+    s.is_default = is_default;
+    return s;
+}
+
+class RouterTest : public ::testing::Test {
+  protected:
+    RouterTest() {
+        for (const char* d : {"main", "example", "any-example", "deep", "blog", "v6"})
+            tree_.write(std::string(d) + "/index.html", d);
+        config_.root = tree_.path("main");
+        config_.sites = {
+            site("example", tree_.path("example"), {"example.com", "www.example.com"}),
+            site("any-example", tree_.path("any-example"), {"*.example.com"}),
+            site("deep", tree_.path("deep"), {"*.deep.example.com"}),
+            site("blog", tree_.path("blog"), {"blog.example.com", "*.blog.org"}),
+            site("v6", tree_.path("v6"), {"[::1]", "192.0.2.7"}),
+        };
+    }
+
+    Router make() const {
+        auto r = Router::create(config_);
+        EXPECT_TRUE(r.ok()) << r.error();
+        return std::move(r).value();
+    }
+
+    // The name of the site that answers `host` ("" = [http]'s default site).
+    std::string pick(const Router& r, std::string_view host) const {
+        return r.site_for_host(host).name;
+    }
+
+    // The body the chosen handler serves for "/" with this Host and target.
+    static std::string served(const Router& r, std::string_view host, std::string_view target) {
+        http::Request req;
+        req.method = http::Method::get;
+        req.method_name = "GET";
+        req.target = target;
+        req.host = host;
+        http::Response out;
+        r.handler_for(req).build(req, 1700000000, out);
+        return std::string(out.memory);
+    }
+
+    TempTree tree_;
+    Config config_;
+};
+
+TEST_F(RouterTest, ExactNamesPickTheirSite) {
+    const Router r = make();
+    EXPECT_EQ(r.site_count(), 6u);
+    EXPECT_EQ(pick(r, "example.com"), "example");
+    EXPECT_EQ(pick(r, "www.example.com"), "example");
+    EXPECT_EQ(pick(r, "blog.example.com"), "blog") << "exact beats *.example.com";
+}
+
+TEST_F(RouterTest, CaseIsIgnored) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, "Example.COM"), "example");
+    EXPECT_EQ(pick(r, "WWW.EXAMPLE.COM"), "example");
+    EXPECT_EQ(pick(r, "Foo.Example.Com"), "any-example");
+}
+
+TEST_F(RouterTest, PortAndTrailingDotAreIgnored) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, "example.com:8080"), "example");
+    EXPECT_EQ(pick(r, "example.com."), "example");
+    EXPECT_EQ(pick(r, "example.com.:443"), "example");
+    EXPECT_EQ(pick(r, "a.example.com.:1"), "any-example");
+    EXPECT_EQ(pick(r, "example.com.."), "") << "only one trailing dot is a fully qualified name";
+}
+
+TEST_F(RouterTest, WildcardMatchesOneOrMoreLabelsButNotTheBareSuffix) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, "a.example.com"), "any-example");
+    EXPECT_EQ(pick(r, "a.b.example.com"), "any-example");
+    EXPECT_EQ(pick(r, "x.blog.org"), "blog");
+    EXPECT_EQ(pick(r, "blog.org"), "") << "*.blog.org does not match blog.org itself";
+    EXPECT_EQ(pick(r, "notexample.com"), "") << "a suffix match must start at a dot";
+}
+
+TEST_F(RouterTest, LongestWildcardWins) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, "x.deep.example.com"), "deep");
+    EXPECT_EQ(pick(r, "x.y.deep.example.com"), "deep");
+    EXPECT_EQ(pick(r, "deep.example.com"), "any-example");
+}
+
+TEST_F(RouterTest, IpLiterals) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, "[::1]"), "v6");
+    EXPECT_EQ(pick(r, "[::1]:8080"), "v6");
+    EXPECT_EQ(pick(r, "[::2]:8080"), "");
+    EXPECT_EQ(pick(r, "[::1"), "") << "an unclosed bracket matches nothing";
+    EXPECT_EQ(pick(r, "192.0.2.7:80"), "v6");
+}
+
+TEST_F(RouterTest, NoHostAndUnknownHostsGoToTheDefaultSite) {
+    const Router r = make();
+    EXPECT_EQ(pick(r, ""), "");
+    EXPECT_EQ(pick(r, ":8080"), "");
+    EXPECT_EQ(pick(r, "other.org"), "");
+    EXPECT_EQ(pick(r, std::string(300, 'a')), "") << "longer than any host name";
+    EXPECT_EQ(&r.site_for_host("other.org"), &r.default_site());
+}
+
+TEST_F(RouterTest, EachSiteServesItsOwnRoot) {
+    const Router r = make();
+    EXPECT_EQ(served(r, "example.com", "/"), "example");
+    EXPECT_EQ(served(r, "x.deep.example.com:8080", "/"), "deep");
+    EXPECT_EQ(served(r, "unknown.test", "/"), "main");
+    EXPECT_EQ(served(r, "", "/"), "main") << "HTTP/1.0 without Host";
+}
+
+TEST_F(RouterTest, AbsoluteFormAuthorityOverridesHost) {
+    const Router r = make();
+    EXPECT_EQ(served(r, "unknown.test", "http://example.com/"), "example");
+    EXPECT_EQ(served(r, "example.com", "HTTP://Blog.Example.Com:80/index.html"), "blog");
+    EXPECT_EQ(served(r, "example.com", "https://user@x.blog.org/"), "blog");
+    EXPECT_EQ(served(r, "example.com", "/"), "example") << "origin-form keeps the Host";
+}
+
+TEST_F(RouterTest, ASiteMarkedDefaultReplacesTheHttpRoot) {
+    config_.root.clear();
+    config_.sites[3].is_default = true;  // blog
+    const Router r = make();
+    EXPECT_EQ(r.site_count(), 5u) << "no site is built for [http]";
+    EXPECT_EQ(r.default_site().name, "blog");
+    EXPECT_EQ(pick(r, "unknown.test"), "blog");
+    EXPECT_EQ(served(r, "", "/"), "blog");
+    EXPECT_EQ(pick(r, "example.com"), "example");
+}
+
+TEST_F(RouterTest, WithoutSitesEveryHostGetsTheHttpRoot) {
+    config_.sites.clear();
+    const Router r = make();
+    EXPECT_EQ(r.site_count(), 1u);
+    EXPECT_EQ(served(r, "example.com", "/"), "main");
+    EXPECT_EQ(served(r, "", "/"), "main");
+    EXPECT_EQ(&r.default_handler(), &r.handler_for(http::Request{}));
+}
+
+TEST_F(RouterTest, ManySitesWithSimilarNamesEachFindTheirOwn) {
+    config_.sites.clear();
+    for (int i = 0; i < 60; ++i) {
+        const std::string n = std::to_string(i);
+        config_.sites.push_back(site(
+            "s" + n, tree_.path("main"),
+            {"site" + n + ".example", "www.site" + n + ".example", "*.site" + n + ".example"}));
+    }
+    const Router r = make();
+    for (int i = 0; i < 60; ++i) {
+        const std::string n = std::to_string(i);
+        EXPECT_EQ(pick(r, "site" + n + ".example"), "s" + n);
+        EXPECT_EQ(pick(r, "WWW.site" + n + ".example:80"), "s" + n);
+        EXPECT_EQ(pick(r, "a.b.site" + n + ".example"), "s" + n);
+    }
+    EXPECT_EQ(pick(r, "site60.example"), "");
+    EXPECT_EQ(pick(r, "example"), "");
+}
+
+TEST_F(RouterTest, AMissingRootNamesItsSite) {
+    config_.sites[1].root = tree_.path("missing");
+    auto r = Router::create(config_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("[site any-example]: "), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(tree_.path("missing")), std::string::npos) << r.error();
+}
+
+TEST(RouterSite, TheLongestMatchingPrefixAnswersAndSlashTakesTheRest) {
+    TempTree tree;
+    tree.write("a/index.html", "a");
+    tree.write("b/index.html", "b");
+    Router::Site s;
+    auto a = http::StaticHandler::create({tree.path("a")});
+    auto b = http::StaticHandler::create({tree.path("b")});
+    ASSERT_TRUE(a.ok() && b.ok());
+    http::StaticHandler* api = a->get();
+    http::StaticHandler* files = b->get();
+    s.routes.push_back({"/api/", std::move(a).value()});
+    s.routes.push_back({"/", std::move(b).value()});
+    EXPECT_EQ(&s.handler_for("/api/x"), api);
+    EXPECT_EQ(&s.handler_for("/apix"), files);
+    EXPECT_EQ(&s.handler_for("/"), files);
+    EXPECT_EQ(&s.handler_for("*"), files) << "not origin-form: the last route";
+}
+
+}  // namespace
+}  // namespace minid

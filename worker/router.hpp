@@ -1,0 +1,88 @@
+// Router: picks the site that answers a request by its Host (later also by TLS SNI), and within
+// the site the handler by path prefix. Built once per worker from the Config; no libuv, no sockets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/result.hpp"
+#include "worker/http/request.hpp"
+#include "worker/http/static_handler.hpp"
+
+namespace minid {
+
+class Router {
+  public:
+    // The handler for targets that start with `prefix`. Today each site has one route, its
+    // static files at "/"; the reverse proxy (`proxy = PREFIX UPSTREAM`) adds longer ones.
+    struct Route {
+        std::string prefix;
+        std::unique_ptr<http::StaticHandler> handler;
+    };
+
+    struct Site {
+        std::string name;           // [site NAME]; "" for the default site of [http]
+        std::vector<Route> routes;  // longest prefix first; the last one is "/"
+        // The route whose prefix starts `path` (origin-form), else the last ("/") route, which
+        // also answers targets that are not origin-form ("*", absolute-form).
+        http::StaticHandler& handler_for(std::string_view path) const;
+    };
+
+    // One site per [site] plus [http]'s root unless a [site] is the default; each opens its root.
+    static Result<Router> create(const Config& config);
+
+    // The site for a request: the authority of an absolute-form target if there is one (RFC
+    // 9112, 3.2.2: it overrides Host), else the Host header; no Host -> the default site.
+    const Site& site_for(const http::Request& req) const;
+    // The site for a host as sent: any case, an optional ":port" (also after "[v6]"), an
+    // optional trailing dot. Exact names first, then the longest matching "*.suffix", else the
+    // default site.
+    const Site& site_for_host(std::string_view host) const;
+    const Site& default_site() const { return sites_[default_]; }
+    size_t site_count() const { return sites_.size(); }
+
+    // The handler for a request: its site's route for its target.
+    http::StaticHandler& handler_for(const http::Request& req) const {
+        if (only_handler_) return *only_handler_;  // no hosts and no prefixes: the common case
+        return site_for(req).handler_for(req.target);
+    }
+    // For responses to requests refused before routing (parse errors, 503).
+    http::StaticHandler& default_handler() const { return *default_site().routes.back().handler; }
+
+  private:
+    // Open addressing over names hashed from their last character to their first, so that one
+    // backward pass over a request's host yields the hash of the whole name and of the suffix
+    // after each of its dots (the wildcard candidates).
+    class HostTable {
+      public:
+        static constexpr size_t npos = static_cast<size_t>(-1);
+        static uint64_t hash(std::string_view name);
+        // Keeps the first site given for a name.
+        void build(const std::vector<std::pair<std::string, size_t>>& entries);
+        size_t find(std::string_view name, uint64_t hash) const;
+        bool empty() const { return count_ == 0; }
+
+      private:
+        struct Slot {
+            uint64_t hash = 0;
+            size_t site = npos;  // npos: empty slot
+            std::string name;
+        };
+        std::vector<Slot> slots_;
+        size_t count_ = 0;
+    };
+
+    std::vector<Site> sites_;
+    size_t default_ = 0;
+    HostTable exact_;     // "www.example.com" -> index in sites_
+    HostTable wildcard_;  // "example.org" for "*.example.org" -> index in sites_
+    http::StaticHandler* only_handler_ = nullptr;
+};
+
+}  // namespace minid
