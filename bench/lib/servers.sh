@@ -59,8 +59,10 @@ CONF
 write_config_minid-poll() { MINID_EXTRA_SERVER="busy_poll = 50us" write_config_minid "$@"; }
 
 # minid-base: another minid binary (--minid-base PATH, e.g. built from an older commit) with the
-# same config as minid, for paired before/after ratios within one run.
-write_config_minid-base() { write_config_minid "$@"; }
+# same config as minid, for paired before/after ratios within one run. MINID_BASE_EXTRA_SERVER
+# adds [server] lines for it alone, e.g. "busy_poll = 0" to hold an older binary, whose default
+# was to poll, to today's default.
+write_config_minid-base() { MINID_EXTRA_SERVER="${MINID_BASE_EXTRA_SERVER:-}" write_config_minid "$@"; }
 
 # minid with delayed_ack = off: the kernel ACKs a new connection's first request on its own, as
 # it does by default, instead of leaving the ACK to the response. Not in the default list.
