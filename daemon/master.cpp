@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/worker_message.hpp"
 #include "common/worker_protocol.hpp"
 #include "daemon/control_status.hpp"
 #include "daemon/cpu_quota.hpp"
@@ -261,6 +262,7 @@ Status Master::spawn_into(Generation& gen) {
     w->slot = slot;
     w->generation = gen.number;
     w->spawned_ms = uv_now(loop_);
+    w->last_alive_ms = w->spawned_ms;
     w->spawned_unix_ms = unix_ms();
     w->ipc = std::move(spawned->ipc);
     w->master = this;
@@ -286,29 +288,49 @@ Status Master::spawn_into(Generation& gen) {
 }
 
 void Master::on_worker_message(Worker& w) {
-    char buf[256];
-    ssize_t n = ::recv(w.ipc.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
-        // The worker is gone; SIGCHLD brings its exit status. Stop polling a dead link.
-        w.poll.close();
-        return;
-    }
-    std::string_view msg(buf, static_cast<size_t>(n));
-    if (msg == wp::kMsgReady) {
-        // A worker told to drain while starting (a stop or failed reload) may still say ready.
-        if (w.phase != Phase::starting) return;
-        w.phase = Phase::serving;
-        if (stopping_) {
-            drain_worker(w, "stopping");
+    namespace msg = worker_message;
+    const pid_t pid = w.pid;
+    // Bounded, so a link that keeps failing cannot spin here; the poll is level-triggered.
+    for (int i = 0; i < 64; ++i) {
+        auto got = msg::receive(w.ipc.get());
+        if (!got) {
+            log::warn("worker ", pid, ": ", got.error());
+            continue;
+        }
+        if (got->closed) {
+            // The worker is gone; SIGCHLD brings its exit status. Stop polling a dead link.
+            w.poll.close();
             return;
         }
-        if (w.generation == starting_generation_ &&
-            count_workers(w.generation, true) >= generations_[w.generation]->target)
-            commit_generation();
+        if (!got->message) return;
+        switch (got->message->type) {
+            case msg::Type::ready:
+                on_worker_ready(w);
+                break;
+            case msg::Type::pong:
+                w.last_alive_ms = uv_now(loop_);
+                break;
+            case msg::Type::ping:
+                log::warn("unexpected ", msg::type_name(got->message->type),
+                          " message from worker ", pid);
+                break;
+        }
+        if (workers_.find(pid) == workers_.end()) return;
+    }
+}
+
+void Master::on_worker_ready(Worker& w) {
+    // A worker told to drain while starting (a stop or failed reload) may still say ready.
+    if (w.phase != Phase::starting) return;
+    w.phase = Phase::serving;
+    w.last_alive_ms = uv_now(loop_);
+    if (stopping_) {
+        drain_worker(w, "stopping");
         return;
     }
-    log::warn("unexpected message from worker ", w.pid, ": '", msg, "'");
+    if (w.generation == starting_generation_ &&
+        count_workers(w.generation, true) >= generations_[w.generation]->target)
+        commit_generation();
 }
 
 unsigned Master::count_workers(uint64_t generation, bool ready_only) const {
@@ -629,7 +651,6 @@ void Master::forget_empty_generations() {
 
 void Master::tick() {
     const uint64_t now = uv_now(loop_);
-    const uint64_t mono = monotonic_ms();
     if (starting_generation_ != 0 && now >= starting_deadline_ms_)
         fail_generation("generation " + std::to_string(starting_generation_) +
                         " did not start accepting within " +
@@ -642,16 +663,19 @@ void Master::tick() {
             continue;
         }
         if (w->phase == Phase::starting) continue;
-        const uint64_t beat =
-            stats_.slot(static_cast<size_t>(w->slot)).heartbeat_ms.load(std::memory_order_relaxed);
-        if (beat && mono > beat + static_cast<uint64_t>(config_.hang_timeout.count())) {
-            log::error("worker ", pid, " has not made progress for ", (mono - beat) / 1000,
-                       " s; killing it");
+        // A worker that has not answered a ping for hang_timeout has a loop that no longer
+        // turns (or a broken link): kill it. Its exit is handled like a crash.
+        if (now > w->last_alive_ms + static_cast<uint64_t>(config_.hang_timeout.count())) {
+            log::error("worker ", pid, " has not made progress for ",
+                       (now - w->last_alive_ms) / 1000, " s; killing it");
             ::kill(pid, SIGKILL);
-            // Its exit is handled like a crash (respawn for the serving generation).
-            stats_.slot(static_cast<size_t>(w->slot))
-                .heartbeat_ms.store(mono, std::memory_order_relaxed);
+            w->last_alive_ms = now;
+            continue;
         }
+        if (auto st = worker_message::send(w->ipc.get(), worker_message::Type::ping,
+                                           worker_message::encode_u64(++ping_sequence_));
+            !st)
+            log::debug("worker ", pid, ": ", st.error());
     }
     if (stopping_) {
         if (now >= stop_deadline_ms_ && !workers_.empty()) {

@@ -87,6 +87,7 @@ class Master {
         uint64_t spawned_ms = 0;
         uint64_t spawned_unix_ms = 0;
         uint64_t kill_deadline_ms = 0;  // SIGKILL after this (0 = none)
+        uint64_t last_alive_ms = 0;     // spawn, ready or its last pong
         UniqueFd ipc;
         UvHandle<uv_poll_t> poll;
         Master* master = nullptr;
@@ -103,6 +104,7 @@ class Master {
     Status launch_generation(Config config);
     Status spawn_into(Generation& gen);
     void on_worker_message(Worker& w);
+    void on_worker_ready(Worker& w);
     void on_worker_exit(pid_t pid, int wait_status);
     void commit_generation();
     void fail_generation(const std::string& why);
@@ -148,6 +150,7 @@ class Master {
     control::ExitedTotals exited_;
     std::string last_reload_error_;
 
+    uint64_t ping_sequence_ = 0;
     unsigned consecutive_crashes_ = 0;
     bool respawn_pending_ = false;
     bool stopping_ = false;
