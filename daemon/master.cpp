@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +13,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/build_info.hpp"
 #include "common/log.hpp"
+#include "common/sealed_memfd.hpp"
 #include "common/worker_message.hpp"
 #include "daemon/control_status.hpp"
 #include "daemon/cpu_quota.hpp"
@@ -25,23 +26,6 @@ namespace minid {
 namespace {
 
 constexpr uint64_t kTickMs = 1000;
-
-Result<UniqueFd> make_config_memfd(const std::string& text) {
-    UniqueFd fd(::memfd_create("minid-config", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd) return make_error(sys_error("memfd_create", "minid-config", errno));
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(sys_error("write", "config memfd", errno));
-        off += static_cast<size_t>(n);
-    }
-    // Sealed: no worker of this generation can ever read anything but what the master validated.
-    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) !=
-        0)
-        return make_error(sys_error("fcntl(F_ADD_SEALS)", "config memfd", errno));
-    return fd;
-}
 
 // A polling worker spends CPU time while it waits. Under a cgroup CPU quota (systemd's
 // CPUQuota=, a container's CPU limit) of less than one CPU per worker that time is taken from
@@ -110,6 +94,34 @@ class Master::Host final : public SupervisorHost {
 };
 
 Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions options) {
+    auto handover = reexec::take_handover();
+    if (!handover) return make_error(handover.error());
+    if (*handover) {
+        reexec::Handover& h = **handover;
+        auto config = parse_config_text(h.serving_config, "the previous master's configuration");
+        if (!config) return make_error(config.error());
+        options.config = std::move(config).value();
+        std::vector<ListenSocket> sockets;
+        for (const auto& l : h.listeners) {
+            ListenSocket s;
+            s.fd = UniqueFd(l.fd);
+            s.name = l.name;
+            s.bound = l.bound;
+            if (!l.address.empty()) {
+                auto a = ListenAddress::parse(l.address);
+                if (!a) return make_error("re-exec state: " + a.error());
+                s.address = *a;
+            }
+            sockets.push_back(std::move(s));
+        }
+        auto stats = StatsSegment::attach(h.stats_fd);
+        if (!stats) return make_error(stats.error());
+        std::unique_ptr<Master> m(new Master(
+            loop, std::move(options), ListenSockets::adopt(h.from_systemd, std::move(sockets)),
+            std::move(stats).value()));
+        if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
+        return m;
+    }
     auto listeners = ListenSockets::acquire(options.config);
     if (!listeners) return make_error(listeners.error());
     auto stats = StatsSegment::create();
@@ -117,6 +129,33 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
     std::unique_ptr<Master> m(new Master(loop, std::move(options), std::move(listeners).value(),
                                          std::move(stats).value()));
     return m;
+}
+
+Status Master::resume(reexec::Handover h) {
+    resumed_ = true;
+    log::set_level(supervisor_->config().log_level);
+    started_unix_ms_ = h.started_unix_ms;
+    exited_ = h.exited;
+    adopted_control_fd_ = h.control_fd;
+    adopted_waiter_fds_ = h.reload_waiter_fds;
+    if (h.workers.size() != h.supervisor.workers.size())
+        return make_error("re-exec state: worker lists differ in length");
+    for (const auto& hw : h.workers) {
+        auto w = std::make_unique<Worker>();
+        w->pid = hw.pid;
+        w->slot = hw.slot;
+        w->spawned_unix_ms = hw.spawned_unix_ms;
+        w->ipc = UniqueFd(hw.link_fd);
+        w->master = this;
+        Worker& ref = *w;
+        workers_[hw.pid] = std::move(w);
+        watch_link(ref);
+    }
+    supervisor_->adopt(h.supervisor);
+    log::notice("re-executed: master pid ", pid_, " now runs ", executable_, " (minid ",
+                build::version, "); adopted ", h.workers.size(), " worker(s), generation ",
+                h.supervisor.serving_generation, " serving");
+    return {};
 }
 
 Master::Master(uv_loop_t* loop, MasterOptions options, ListenSockets listeners, StatsSegment stats)
@@ -218,13 +257,33 @@ int Master::run() {
     if (!supervisor_->config().control_socket.empty()) {
         // minid keeps serving without its control socket (e.g. run by hand without
         // permission for /run/minid); minidctl then says it cannot reach it.
-        auto control = ControlServer::create(loop_, *this);
+        auto control = ControlServer::create(loop_, *this, adopted_control_fd_);
         if (control)
             control_ = std::move(control).value();
         else
             log::error("control socket disabled: ", control.error());
+    } else if (adopted_control_fd_ >= 0) {
+        ::close(adopted_control_fd_);
     }
-    if (auto st = supervisor_->start(); !st) {
+    adopted_control_fd_ = -1;
+    if (resumed_) {
+        // The reload that re-executed us goes on here: generation N+1 runs the new binary and
+        // the adopted workers drain as in any reload. Its waiters get their answer from us.
+        std::vector<ReloadDone> waiters;
+        for (int fd : adopted_waiter_fds_) {
+            if (!control_) {
+                ::close(fd);
+                continue;
+            }
+            if (auto done = control_->adopt_reload_waiter(fd)) waiters.push_back(std::move(done));
+        }
+        adopted_waiter_fds_.clear();
+        // Workers that exited while the image changed are still zombies to reap.
+        reap_children();
+        supervisor_->reload([waiters = std::move(waiters)](const Status& st) {
+            for (const auto& w : waiters) w(st);
+        });
+    } else if (auto st = supervisor_->start(); !st) {
         log::error("cannot start workers: ", st.error());
         if (control_) control_->close();
         return 1;
@@ -246,7 +305,9 @@ int Master::run() {
 Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned target) {
     auto cfd = config_fds_.find(generation);
     if (cfd == config_fds_.end()) {
-        auto fd = make_config_memfd(config_for_workers(config, target, generation).serialize());
+        // Sealed: no worker of this generation can read anything but what was validated.
+        auto fd = make_sealed_memfd("minid-config",
+                                    config_for_workers(config, target, generation).serialize());
         if (!fd) return make_error(fd.error());
         cfd = config_fds_.emplace(generation, std::move(fd).value()).first;
     }
@@ -276,9 +337,17 @@ Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned 
     s.started_unix_ms.store(w->spawned_unix_ms, std::memory_order_relaxed);
     s.heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
 
-    uv_poll_t* p = w->poll.make();
-    if (int rc = uv_poll_init_socket(loop_, p, w->ipc.get()); rc == 0) {
-        p->data = w.get();
+    watch_link(*w);
+    log::debug("spawned worker pid ", w->pid, " (slot ", slot, ", generation ", generation, ")");
+    const pid_t pid = w->pid;
+    workers_[pid] = std::move(w);
+    return pid;
+}
+
+void Master::watch_link(Worker& w) {
+    uv_poll_t* p = w.poll.make();
+    if (int rc = uv_poll_init_socket(loop_, p, w.ipc.get()); rc == 0) {
+        p->data = &w;
         uv_poll_start(p, UV_READABLE, [](uv_poll_t* h, int, int) noexcept {
             auto* wk = static_cast<Worker*>(h->data);
             if (wk) wk->master->on_worker_message(*wk);
@@ -286,10 +355,6 @@ Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned 
     } else {
         log::error("uv_poll_init_socket(worker link) failed: ", uv_strerror(rc));
     }
-    log::debug("spawned worker pid ", w->pid, " (slot ", slot, ", generation ", generation, ")");
-    const pid_t pid = w->pid;
-    workers_[pid] = std::move(w);
-    return pid;
 }
 
 void Master::on_worker_message(Worker& w) {
@@ -334,6 +399,17 @@ Result<Config> Master::load_reload_config() {
         log::error("reload failed, generation ", serving, " keeps serving:\n", config.error());
         return make_error(config.error());
     }
+    const std::string path = current_executable();
+    if (reexec::binary_replaced(path)) {
+        // A package upgrade replaced the binary: the new master must run it too. Probe first,
+        // so that a binary that cannot start fails this reload and nothing else.
+        log::notice("the minid binary ", path,
+                    " has been replaced: re-executing the master with it");
+        Status st = reexec::probe(path, options_.args);
+        if (st) st = reexec(path);  // returns only on failure
+        log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
+        return make_error(st.error());
+    }
     if (listeners_.from_systemd() && config->listen != supervisor_->config().listen)
         log::notice(
             "listen= changed, but the listening sockets come from systemd: change the "
@@ -342,7 +418,7 @@ Result<Config> Master::load_reload_config() {
         log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
         return make_error(st.error());
     }
-    executable_ = current_executable();
+    executable_ = path;
     return config;
 }
 
@@ -352,6 +428,33 @@ void Master::reload(ReloadDone done) {
 
 void Master::stop(bool fast) {
     supervisor_->stop(fast);
+}
+
+Status Master::reexec(const std::string& path) {
+    reexec::Handover h;
+    h.started_unix_ms = started_unix_ms_;
+    h.serving_config = supervisor_->config().serialize();
+    h.from_systemd = listeners_.from_systemd();
+    for (const auto& s : listeners_.sockets())
+        h.listeners.push_back(
+            {s.fd.get(), s.name, h.from_systemd ? "" : s.address.to_string(), s.bound});
+    h.stats_fd = stats_.fd();
+    if (control_) {
+        h.control_fd = control_->listener_fd();
+        h.reload_waiter_fds = control_->reload_waiter_fds();
+    }
+    h.exited = exited_;
+    h.supervisor = supervisor_->snapshot();
+    for (const auto& sw : h.supervisor.workers) {
+        auto it = workers_.find(sw.pid);
+        if (it == workers_.end() || !it->second->ipc)
+            return make_error("worker " + std::to_string(sw.pid) + " has no link to hand over");
+        const Worker& w = *it->second;
+        h.workers.push_back({w.pid, w.slot, w.ipc.get(), w.spawned_unix_ms});
+    }
+    log::info("handing over ", h.workers.size(), " worker(s), ", h.listeners.size(),
+              " listener(s) and ", h.reload_waiter_fds.size(), " waiting control client(s)");
+    return reexec::exec_master(path, options_.args, h);
 }
 
 Status Master::set_workers(unsigned count) {

@@ -18,15 +18,17 @@
 #include "common/unique_fd.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/listen_sockets.hpp"
+#include "daemon/reexec.hpp"
 #include "daemon/supervisor.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
 
 struct MasterOptions {
-    std::string config_path;    // "" = embedded defaults
-    ConfigOverrides overrides;  // command-line settings, re-applied on every reload
-    Config config;              // already loaded and validated
+    std::string config_path;        // "" = embedded defaults
+    ConfigOverrides overrides;      // command-line settings, re-applied on every reload
+    Config config;                  // already loaded and validated (ignored when resuming)
+    std::vector<std::string> args;  // argv[1..], to re-execute the master with
 };
 
 class Master {
@@ -92,7 +94,13 @@ class Master {
     Master(uv_loop_t* loop, MasterOptions options, ListenSockets listeners, StatsSegment stats);
 
     Result<pid_t> spawn(uint64_t generation, const Config& config, unsigned target);
+    void watch_link(Worker& w);
     Result<Config> load_reload_config();
+    // Hands everything over to the binary now at `path` (daemon/reexec.hpp); returns only if
+    // that failed.
+    Status reexec(const std::string& path);
+    // In a master re-executed by reexec(): takes over its previous image's state.
+    Status resume(reexec::Handover handover);
     void on_worker_message(Worker& w);
     void reap_children();
     void update_status();
@@ -112,6 +120,11 @@ class Master {
     control::ExitedTotals exited_;
     uint64_t ping_sequence_ = 0;
     std::string last_status_;
+
+    // Handed over by a re-exec and taken by run(): the control listener and waiting clients.
+    bool resumed_ = false;
+    int adopted_control_fd_ = -1;
+    std::vector<int> adopted_waiter_fds_;
 
     std::unique_ptr<Host> host_;
     std::unique_ptr<Supervisor> supervisor_;

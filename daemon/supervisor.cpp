@@ -66,6 +66,66 @@ Status Supervisor::start() {
     return launch_generation(config_);
 }
 
+void Supervisor::adopt(const Snapshot& snap) {
+    const uint64_t now = host_.now_ms();
+    last_generation_ = snap.last_generation;
+    current_generation_ = snap.serving_generation;
+    target_workers_ = snap.target_workers;
+    reloads_ok_ = snap.reloads_ok;
+    reloads_failed_ = snap.reloads_failed;
+    last_reload_error_ = snap.last_reload_error;
+    consecutive_crashes_ = snap.consecutive_crashes;
+    Generation& serving = generations_[current_generation_];
+    serving.number = current_generation_;
+    serving.config = config_;
+    serving.target = target_workers_;
+    for (const auto& a : snap.workers) {
+        Worker w;
+        w.pid = a.pid;
+        w.generation = a.generation;
+        w.phase = a.phase;
+        w.spawned_ms = now > a.age_ms ? now - a.age_ms : 0;
+        w.last_alive_ms = now;
+        if (a.kill_overdue)
+            w.kill_deadline_ms = now;
+        else if (a.kill_in_ms)
+            w.kill_deadline_ms = now + a.kill_in_ms;
+        workers_[w.pid] = w;
+        // A draining generation's deadlines are carried per worker; its config is not needed.
+        Generation& g = generations_[a.generation];
+        if (g.number == 0) {
+            g.number = a.generation;
+            g.config = config_;
+        }
+    }
+    set_state(State::serving);
+}
+
+Supervisor::Snapshot Supervisor::snapshot() const {
+    const uint64_t now = host_.now_ms();
+    Snapshot s;
+    s.last_generation = last_generation_;
+    s.serving_generation = current_generation_;
+    s.target_workers = target_workers_;
+    s.reloads_ok = reloads_ok_;
+    s.reloads_failed = reloads_failed_;
+    s.last_reload_error = last_reload_error_;
+    s.consecutive_crashes = consecutive_crashes_;
+    for (const auto& [pid, w] : workers_) {
+        Snapshot::Worker a;
+        a.pid = pid;
+        a.generation = w.generation;
+        a.phase = w.phase;
+        a.age_ms = now - w.spawned_ms;
+        if (w.kill_deadline_ms) {
+            a.kill_overdue = w.kill_deadline_ms <= now;
+            a.kill_in_ms = a.kill_overdue ? 0 : w.kill_deadline_ms - now;
+        }
+        s.workers.push_back(a);
+    }
+    return s;
+}
+
 Status Supervisor::launch_generation(Config config) {
     Generation& g = generations_[++last_generation_];
     g.number = last_generation_;

@@ -83,11 +83,37 @@ class Supervisor {
     static constexpr uint64_t kCrashWindowMs = 10'000;  // dying younger = "crashed at start"
     static constexpr uint64_t kMaxBackoffMs = 30'000;
 
+    // What a master hands to its re-executed self (see daemon/reexec.hpp): generation
+    // numbering, counters and the live workers, which stay its children across execve().
+    struct Snapshot {
+        struct Worker {
+            pid_t pid = -1;
+            uint64_t generation = 0;
+            WorkerPhase phase = WorkerPhase::starting;
+            uint64_t age_ms = 0;        // since it was spawned
+            uint64_t kill_in_ms = 0;    // drain deadline from now (0 = none)
+            bool kill_overdue = false;  // the deadline has passed already
+        };
+        uint64_t last_generation = 0;
+        uint64_t serving_generation = 0;
+        unsigned target_workers = 1;
+        uint64_t reloads_ok = 0;
+        uint64_t reloads_failed = 0;
+        std::string last_reload_error;
+        unsigned consecutive_crashes = 0;
+        std::vector<Worker> workers;
+    };
+
     Supervisor(SupervisorHost& host, Config config);
 
     // --- events ---
     // Starts generation 1. An error when a worker cannot even be spawned.
     Status start();
+    // Instead of start(), in a re-executed master: takes over the workers and numbering of the
+    // previous image, whose serving generation ran this supervisor's config. Then serving.
+    void adopt(const Snapshot& snapshot);
+    // Only while serving (the moment a master re-executes itself).
+    Snapshot snapshot() const;
     void worker_ready(pid_t pid);
     void worker_alive(pid_t pid);  // answered a ping
     void worker_exited(pid_t pid, int wait_status);

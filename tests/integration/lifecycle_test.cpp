@@ -377,12 +377,6 @@ TEST(Lifecycle, Usr1ReopensTheAccessLog) {
     expect_clean_exit(m);
 }
 
-std::string exe_of(pid_t pid) {
-    char buf[4096];
-    ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
 // A package upgrade replaces /usr/sbin/minid by rename; the next reload must run the new file.
 TEST(Lifecycle, ReloadRunsAnUpgradedBinary) {
     Site site("", "", 1);

@@ -404,5 +404,51 @@ TEST(Supervisor, SetWorkersDrainsTheNewestSurplusAndSpawnsMissingOnes) {
     EXPECT_FALSE(f.sup->set_workers(0).ok());
 }
 
+TEST(Supervisor, SnapshotAndAdoptCarryWorkersNumberingAndDeadlines) {
+    Config base;
+    base.graceful_timeout = std::chrono::milliseconds(3000);
+    Fixture f(1, base);
+    f.serve();
+    f.sup->reload(nullptr);
+    f.ready_all(2);  // generation 1 drains, its kill deadline 8 s from now
+    f.host.now += 2000;
+    const pid_t old = f.host.pids_of(1)[0], serving = f.host.pids_of(2)[0];
+    const Supervisor::Snapshot snap = f.sup->snapshot();
+    EXPECT_EQ(snap.last_generation, 2u);
+    EXPECT_EQ(snap.serving_generation, 2u);
+    EXPECT_EQ(snap.reloads_ok, 1u);
+    ASSERT_EQ(snap.workers.size(), 2u);
+
+    // The re-executed image: another clock origin, same processes.
+    FakeHost host2;
+    host2.now = 50'000;
+    host2.next_pid = 500;
+    host2.config = f.host.config;
+    Supervisor next(host2, f.host.config);
+    next.adopt(snap);
+    EXPECT_EQ(next.state(), Supervisor::State::serving);
+    EXPECT_EQ(next.serving_generation(), 2u);
+    EXPECT_EQ(next.serving_workers(), 1u);
+    EXPECT_EQ(next.reloads_ok(), 1u);
+    // The drain deadline keeps running: 6 s were left.
+    host2.now += 5999;
+    next.worker_alive(old);
+    next.worker_alive(serving);
+    next.tick();
+    EXPECT_EQ(host2.count_signals(old, SIGKILL), 0);
+    host2.now += 1;
+    next.tick();
+    EXPECT_EQ(host2.count_signals(old, SIGKILL), 1);
+    // The reload that re-executed it continues as generation 3.
+    next.reload(nullptr);
+    ASSERT_EQ(host2.pids_of(3).size(), 1u);
+    next.worker_ready(host2.pids_of(3)[0]);
+    EXPECT_EQ(next.serving_generation(), 3u);
+    EXPECT_EQ(host2.count_signals(serving, SIGTERM), 1) << "the adopted generation drains";
+    next.worker_exited(old, killed(SIGKILL));
+    next.worker_exited(serving, exited(0));
+    EXPECT_TRUE(host2.respawn_delays.empty());
+}
+
 }  // namespace
 }  // namespace minid
