@@ -405,8 +405,15 @@ Result<Config> Master::load_reload_config() {
         // so that a binary that cannot start fails this reload and nothing else.
         log::notice("the minid binary ", path,
                     " has been replaced: re-executing the master with it");
-        Status st = reexec::probe(path, options_.args);
-        if (st) st = reexec(path);  // returns only on failure
+        auto handover = make_handover();
+        Status st = handover ? reexec::probe(path, options_.args, *handover)
+                             : Status(make_error(handover.error()));
+        if (st) {
+            log::info("handing over ", handover->workers.size(), " worker(s), ",
+                      handover->listeners.size(), " listener(s) and ",
+                      handover->reload_waiter_fds.size(), " waiting control client(s)");
+            st = reexec::exec_master(path, options_.args, *handover);  // returns only on failure
+        }
         log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
         return make_error(st.error());
     }
@@ -430,7 +437,7 @@ void Master::stop(bool fast) {
     supervisor_->stop(fast);
 }
 
-Status Master::reexec(const std::string& path) {
+Result<reexec::Handover> Master::make_handover() const {
     reexec::Handover h;
     h.started_unix_ms = started_unix_ms_;
     h.serving_config = supervisor_->config().serialize();
@@ -452,9 +459,7 @@ Status Master::reexec(const std::string& path) {
         const Worker& w = *it->second;
         h.workers.push_back({w.pid, w.slot, w.ipc.get(), w.spawned_unix_ms});
     }
-    log::info("handing over ", h.workers.size(), " worker(s), ", h.listeners.size(),
-              " listener(s) and ", h.reload_waiter_fds.size(), " waiting control client(s)");
-    return reexec::exec_master(path, options_.args, h);
+    return h;
 }
 
 Status Master::set_workers(unsigned count) {

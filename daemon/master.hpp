@@ -96,9 +96,8 @@ class Master {
     Result<pid_t> spawn(uint64_t generation, const Config& config, unsigned target);
     void watch_link(Worker& w);
     Result<Config> load_reload_config();
-    // Hands everything over to the binary now at `path` (daemon/reexec.hpp); returns only if
-    // that failed.
-    Status reexec(const std::string& path);
+    // What a re-exec hands to the new image (daemon/reexec.hpp).
+    Result<reexec::Handover> make_handover() const;
     // In a master re-executed by reexec(): takes over its previous image's state.
     Status resume(reexec::Handover handover);
     void on_worker_message(Worker& w);

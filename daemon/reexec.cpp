@@ -204,18 +204,33 @@ bool binary_replaced(const std::string& path) {
     return running.st_dev != on_disk.st_dev || running.st_ino != on_disk.st_ino;
 }
 
-Status probe(const std::string& path, const std::vector<std::string>& args) {
+std::vector<std::string> environment_with_state(int state_fd) {
+    const std::string prefix = std::string(kStateEnv) + "=";
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e)
+        if (!std::string_view(*e).starts_with(prefix)) env.emplace_back(*e);
+    env.push_back(prefix + std::to_string(state_fd));
+    return env;
+}
+
+Status probe(const std::string& path, const std::vector<std::string>& args,
+             const Handover& handover) {
     std::vector<std::string> argv = {path, std::string(kProbeFlag) + std::to_string(kStateVersion) +
                                                "," + std::to_string(build::worker_protocol)};
     argv.insert(argv.end(), args.begin(), args.end());
     auto cargv = c_argv(argv);
+    // The probe reads the very state the new master would get (without its descriptors).
+    auto state = make_sealed_memfd("minid-reexec-probe", encode(handover), true);
+    if (!state) return make_error(state.error());
+    auto env = environment_with_state(state->get());
+    auto cenv = c_argv(env);
     sigset_t all, saved;
     sigfillset(&all);
     ::sigprocmask(SIG_SETMASK, &all, &saved);
     const pid_t pid = ::fork();
     if (pid == 0) {
         // The probe gets the master's environment and stderr, so its complaint reaches the log.
-        ::execve(cargv[0], cargv.data(), environ);
+        ::execve(cargv[0], cargv.data(), cenv.data());
         _exit(127);
     }
     ::sigprocmask(SIG_SETMASK, &saved, nullptr);
@@ -265,6 +280,12 @@ int run_probe(int argc, char** argv) {
                      build::version, state, protocol, kStateVersion, build::worker_protocol);
         return worker_protocol::kExitProtocolMismatch;
     }
+    auto handover = take_handover();
+    if (!handover || !*handover) {
+        std::fprintf(stderr, "minid: re-exec probe: cannot read the master's state: %s\n",
+                     handover ? "none was passed" : handover.error().c_str());
+        return 1;
+    }
     std::vector<char*> rest = {argv[0]};
     for (int i = 2; i < argc; ++i) rest.push_back(argv[i]);
     auto cli = parse_command_line(static_cast<int>(rest.size()), rest.data());
@@ -290,6 +311,8 @@ Status exec_master(const std::string& path, const std::vector<std::string>& args
     std::vector<std::string> argv = {path};
     argv.insert(argv.end(), args.begin(), args.end());
     auto cargv = c_argv(argv);
+    auto env = environment_with_state(memfd->get());
+    auto cenv = c_argv(env);
     const std::vector<int> keep = handover.fds();
 
     // Signals stay blocked across execve: one that arrives meanwhile (SIGCHLD of a worker, a
@@ -301,10 +324,8 @@ Status exec_master(const std::string& path, const std::vector<std::string>& args
     for (int fd : keep)
         if (st = set_cloexec(fd, false); !st) break;
     if (st) {
-        ::setenv(kStateEnv, std::to_string(memfd->get()).c_str(), 1);
-        ::execve(cargv[0], cargv.data(), environ);
+        ::execve(cargv[0], cargv.data(), cenv.data());
         st = make_error(sys_error("execve", path, errno));
-        ::unsetenv(kStateEnv);
     }
     for (int fd : keep) (void)set_cloexec(fd, true);
     ::sigprocmask(SIG_SETMASK, &saved, nullptr);

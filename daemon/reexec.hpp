@@ -65,11 +65,14 @@ Result<Handover> decode(std::string_view text);
 // to re-execute.
 bool binary_replaced(const std::string& path);
 
-// Runs `path --reexec-probe=... args...` and waits (at most a few seconds) for it to exit 0.
-// The error says what the probe said or how it ended.
-Status probe(const std::string& path, const std::vector<std::string>& args);
+// Runs `path --reexec-probe=... args...` with `handover` in a memfd named by kStateEnv, as the
+// real exec would pass it, and waits (at most a few seconds) for it to exit 0. The error says
+// what the probe said or how it ended.
+Status probe(const std::string& path, const std::vector<std::string>& args,
+             const Handover& handover);
 
-// main() for a probe run: checks the versions and loads the config named by the rest of argv.
+// main() for a probe run: checks the versions, decodes the handover and loads the config named
+// by the rest of argv. Adopts nothing.
 int run_probe(int argc, char** argv);
 
 // Writes the handover into a sealed memfd that survives execve and execve()s `path` with
@@ -77,6 +80,9 @@ int run_probe(int argc, char** argv);
 // every fd's close-on-exec flag and the signal mask restored.
 Status exec_master(const std::string& path, const std::vector<std::string>& args,
                    const Handover& handover);
+
+// The environment for a new image: this one's, with kStateEnv set to `state_fd`.
+std::vector<std::string> environment_with_state(int state_fd);
 
 // In a master started by exec_master(): the handover (the variable and the memfd are
 // consumed), or nullopt in a master started normally.

@@ -13,6 +13,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/build_info.hpp"
 #include "integration/harness.hpp"
 #include "integration/load_client.hpp"
 #include "integration/notify_socket.hpp"
@@ -220,6 +221,22 @@ TEST(Reexec, SocketActivatedMasterKeepsItsSocketsAndNotifiesFromTheSamePid) {
                                                        << m.log();
     m.signal(SIGTERM);
     expect_clean_exit(m);
+}
+
+// The probe run of the real binary refuses what it cannot take over, and says why.
+TEST(Reexec, ProbeOfTheRealBinaryChecksVersionsStateAndConfig) {
+    Site site("", "", 1);
+    const std::string bin = MINID_BINARY;
+    CommandResult other = run_command(bin + " --reexec-probe=1,99 -c " + site.config_path);
+    EXPECT_EQ(other.exit_code, 3) << other.output;
+    EXPECT_NE(other.output.find("speaks worker protocol 99"), std::string::npos) << other.output;
+    // State version 1, this build's worker protocol, but no state passed.
+    CommandResult stateless =
+        run_command(bin + " --reexec-probe=1," + std::to_string(build::worker_protocol) + " -c " +
+                    site.config_path);
+    EXPECT_EQ(stateless.exit_code, 1) << stateless.output;
+    EXPECT_NE(stateless.output.find("cannot read the master's state"), std::string::npos)
+        << stateless.output;
 }
 
 }  // namespace

@@ -113,11 +113,14 @@ TEST(Reexec, BinaryReplacedComparesTheRunningImageWithThePath) {
 
 TEST(Reexec, ProbeSucceedsOnlyWhenTheNewBinaryExitsZero) {
     TempDirectory dir;
-    write_script(dir.path + "/good", "case \"$1\" in --reexec-probe=*) exit 0;; esac; exit 9\n");
-    EXPECT_TRUE(probe(dir.path + "/good", {"-c", "/etc/minid/minid.conf"}).ok());
+    // The probe finds the state in the memfd named by the environment, as the new master would.
+    write_script(dir.path + "/good",
+                 "case \"$1\" in --reexec-probe=*) ;; *) exit 9;; esac\n"
+                 "grep -q '\"reloads_ok\":7' /proc/self/fd/$MINID_REEXEC_STATE_FD || exit 8\n");
+    EXPECT_TRUE(probe(dir.path + "/good", {"-c", "/etc/minid/minid.conf"}, sample()).ok());
 
     write_script(dir.path + "/broken", "exit 1\n");
-    auto broken = probe(dir.path + "/broken", {});
+    auto broken = probe(dir.path + "/broken", {}, sample());
     ASSERT_FALSE(broken.ok());
     EXPECT_NE(broken.error().find("cannot take over as master: its re-exec probe exited with "
                                   "status 1"),
@@ -125,14 +128,14 @@ TEST(Reexec, ProbeSucceedsOnlyWhenTheNewBinaryExitsZero) {
         << broken.error();
 
     write_script(dir.path + "/old", "exit 3\n");
-    auto old = probe(dir.path + "/old", {});
+    auto old = probe(dir.path + "/old", {}, sample());
     ASSERT_FALSE(old.ok());
     EXPECT_NE(old.error().find("speaks another protocol"), std::string::npos) << old.error();
 
     std::ofstream(dir.path + "/garbage") << "\x7f"
                                             "ELF truncated";
     ::chmod((dir.path + "/garbage").c_str(), 0755);
-    auto garbage = probe(dir.path + "/garbage", {});
+    auto garbage = probe(dir.path + "/garbage", {}, sample());
     ASSERT_FALSE(garbage.ok());
     EXPECT_NE(garbage.error().find("could not be executed"), std::string::npos) << garbage.error();
 }
