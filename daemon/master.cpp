@@ -2,9 +2,7 @@
 // keeps queueing connections while generations change hands: nothing is refused.
 #include "daemon/master.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "common/build_info.hpp"
 #include "common/log.hpp"
@@ -400,7 +399,10 @@ Result<Config> Master::load_reload_config() {
         return make_error(config.error());
     }
     const std::string path = current_executable();
-    if (reexec::binary_replaced(path)) {
+    // The reload that continues a re-exec does not look again: we were just executed from that
+    // path, and a file system that reported other inodes for it would otherwise loop here.
+    const bool just_reexecuted = std::exchange(resumed_, false);
+    if (!just_reexecuted && reexec::binary_replaced(path)) {
         // A package upgrade replaced the binary: the new master must run it too. Probe first,
         // so that a binary that cannot start fails this reload and nothing else.
         log::notice("the minid binary ", path,

@@ -121,7 +121,7 @@ class Master {
     std::string last_status_;
 
     // Handed over by a re-exec and taken by run(): the control listener and waiting clients.
-    bool resumed_ = false;
+    bool resumed_ = false;  // until the reload this image continues has loaded the config
     int adopted_control_fd_ = -1;
     std::vector<int> adopted_waiter_fds_;
 
