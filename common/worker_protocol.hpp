@@ -17,8 +17,7 @@ inline constexpr std::string_view kArgStatsFd = "--stats-fd=";    // StatsSegmen
 // Listening sockets arrive as fds 3.. with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, exactly as
 // systemd passes them, so the same code path serves both.
 
-// Worker -> master datagrams.
-inline constexpr std::string_view kMsgReady = "ready";  // accepting on every listener
+// Messages on the link (both ways) are typed datagrams: see common/worker_message.hpp.
 
 // Exit codes. Anything else (or a signal) is a crash and the master respawns the worker.
 inline constexpr int kExitOk = 0;

@@ -4,6 +4,7 @@
 #include "daemon/control_connection.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 
@@ -51,22 +52,57 @@ std::shared_ptr<ControlConnection> ControlConnection::accept(uv_stream_t* listen
         log::warn("control socket: accept failed: ", uv_strerror(r));
         return nullptr;
     }
+    if (!c->start_reading(loop)) return nullptr;
+    return c;
+}
+
+std::shared_ptr<ControlConnection> ControlConnection::adopt_deferred(uv_loop_t* loop, int fd,
+                                                                     uint64_t id, Limits limits,
+                                                                     RequestHandler on_request,
+                                                                     ClosedHandler on_closed) {
+    auto c = std::make_shared<ControlConnection>(id, limits, std::move(on_request),
+                                                 std::move(on_closed));
+    uv_pipe_t* pipe = c->pipe_.make();
+    if (int r = uv_pipe_init(loop, pipe, 0); r < 0) {
+        log::error("control socket: uv_pipe_init failed: ", uv_strerror(r));
+        ::close(fd);
+        return nullptr;
+    }
+    pipe->data = c.get();
+    if (int r = uv_pipe_open(pipe, fd); r < 0) {
+        log::warn("control socket: cannot take over a waiting client: ", uv_strerror(r));
+        ::close(fd);
+        return nullptr;
+    }
+    if (!c->start_reading(loop)) return nullptr;
+    c->awaiting_reply_ = true;
+    c->defer();
+    return c;
+}
+
+int ControlConnection::fd() const {
     uv_os_fd_t fd = -1;
-    if (uv_fileno(c->pipe_.base(), &fd) == 0) {
+    if (!pipe_ || uv_fileno(pipe_.base(), &fd) != 0) return -1;
+    return fd;
+}
+
+bool ControlConnection::start_reading(uv_loop_t* loop) {
+    uv_pipe_t* pipe = pipe_.get();
+    if (const int fd = this->fd(); fd >= 0) {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            c->peer_pid_ = cred.pid;
-            c->peer_uid_ = static_cast<long>(cred.uid);
+            peer_pid_ = cred.pid;
+            peer_uid_ = static_cast<long>(cred.uid);
         }
     }
-    uv_timer_t* timer = c->idle_timer_.make();
+    uv_timer_t* timer = idle_timer_.make();
     if (int r = uv_timer_init(loop, timer); r < 0) {
         log::error("control socket: uv_timer_init failed: ", uv_strerror(r));
-        return nullptr;
+        return false;
     }
-    timer->data = c.get();
-    c->restart_idle_timer();
+    timer->data = this;
+    restart_idle_timer();
     const int r = uv_read_start(
         reinterpret_cast<uv_stream_t*>(pipe),
         [](uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
@@ -79,9 +115,9 @@ std::shared_ptr<ControlConnection> ControlConnection::accept(uv_stream_t* listen
         });
     if (r < 0) {
         log::warn("control socket: read failed: ", uv_strerror(r));
-        return nullptr;
+        return false;
     }
-    return c;
+    return true;
 }
 
 void ControlConnection::restart_idle_timer() {

@@ -32,6 +32,12 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
     static std::shared_ptr<ControlConnection> accept(uv_stream_t* listener, uint64_t id,
                                                      Limits limits, RequestHandler on_request,
                                                      ClosedHandler on_closed);
+    // Takes over a client whose request (a reload) the previous master image read and
+    // deferred; respond() answers it. nullptr (logged) if that fails.
+    static std::shared_ptr<ControlConnection> adopt_deferred(uv_loop_t* loop, int fd, uint64_t id,
+                                                             Limits limits,
+                                                             RequestHandler on_request,
+                                                             ClosedHandler on_closed);
     ~ControlConnection() = default;
     ControlConnection(const ControlConnection&) = delete;
     ControlConnection& operator=(const ControlConnection&) = delete;
@@ -50,6 +56,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
     void detach() { on_closed_ = nullptr; }
 
     uint64_t id() const { return id_; }
+    int fd() const;
     bool closed() const { return closed_; }
     // Peer credentials (SO_PEERCRED) for the log; -1 if unknown.
     pid_t peer_pid() const { return peer_pid_; }
@@ -61,6 +68,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
 
   private:
     struct WriteReq;
+    bool start_reading(uv_loop_t* loop);
 
     void on_read(ssize_t nread, const uv_buf_t* buf);
     void on_written(int status);

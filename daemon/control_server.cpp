@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "common/control_protocol.hpp"
@@ -45,12 +46,16 @@ class ServerImpl final : public ControlServer {
     Status start();
     void close() override;
     size_t client_count() const override { return clients_.size(); }
+    int listener_fd() const override;
+    std::vector<int> reload_waiter_fds() const override;
+    std::function<void(const Status&)> adopt_reload_waiter(int fd) override;
 
   private:
     void on_connection(int status);
     void on_request(ControlConnection& c, const std::string& line);
     void sample_rates();
     control::StatusSnapshot snapshot() const;
+    std::function<void(const Status&)> reload_answer(ControlConnection& c);
 
     std::unique_ptr<ControlBackend> owned_backend_;  // the Master adapter, when we made one
     uv_loop_t* loop_;
@@ -61,6 +66,8 @@ class ServerImpl final : public ControlServer {
     RateTracker rates_;
     SocketFileId file_id_;
     std::map<uint64_t, std::shared_ptr<ControlConnection>> clients_;
+    // Clients owed the answer to a reload (shared with those answers, which may outlive us).
+    std::shared_ptr<std::set<uint64_t>> reload_waiters_ = std::make_shared<std::set<uint64_t>>();
     uint64_t next_client_id_ = 1;
     uint64_t turned_away_ = 0;
     uint64_t next_turn_away_log_ms_ = 0;
@@ -73,13 +80,16 @@ Status ServerImpl::start() {
     struct sigaction old {};
     if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
         ::signal(SIGPIPE, SIG_IGN);
-    if (auto st = prepare_socket_path(opts_.path); !st) return st;
-    auto fd = bind_unix_socket(opts_.path);
-    if (!fd) return make_error(fd.error());
-    // Nobody can connect before listen(), so the file's umask-derived mode is never usable.
-    if (auto st = set_socket_permissions(opts_.path, opts_.mode, opts_.group); !st) {
-        ::unlink(opts_.path.c_str());  // just created by the bind above
-        return st;
+    Result<UniqueFd> fd = UniqueFd(opts_.adopt_fd);
+    if (opts_.adopt_fd < 0) {
+        if (auto st = prepare_socket_path(opts_.path); !st) return st;
+        fd = bind_unix_socket(opts_.path);
+        if (!fd) return make_error(fd.error());
+        // Nobody can connect before listen(), so the file's umask-derived mode is never usable.
+        if (auto st = set_socket_permissions(opts_.path, opts_.mode, opts_.group); !st) {
+            ::unlink(opts_.path.c_str());  // just created by the bind above
+            return st;
+        }
     }
     // Taken after chmod/chown, which change the ctime that is part of the identity.
     auto id = socket_file_id(opts_.path);
@@ -222,17 +232,7 @@ void ServerImpl::on_request(ControlConnection& c, const std::string& line) {
         case control::Command::reload: {
             log::info("control: reload requested ", who());
             c.defer();
-            // The connection may be gone by the time the reload ends (the client gave up):
-            // the callback holds only a weak handle.
-            std::weak_ptr<ControlConnection> weak = c.weak_from_this();
-            ControlBackend* backend = &backend_;
-            backend_.reload([weak, backend](const Status& result) {
-                auto conn = weak.lock();
-                if (!conn || conn->closed()) return;
-                conn->respond(result
-                                  ? control::encode_ok({{"generation", backend->info().generation}})
-                                  : control::encode_error(result.error()));
-            });
+            backend_.reload(reload_answer(c));
             return;
         }
     }
@@ -241,9 +241,54 @@ void ServerImpl::on_request(ControlConnection& c, const std::string& line) {
 
 }  // namespace
 
-Result<std::unique_ptr<ControlServer>> ControlServer::create(uv_loop_t* loop, Master& master) {
+std::function<void(const Status&)> ServerImpl::reload_answer(ControlConnection& c) {
+    // The connection, and this server, may be gone by the time the reload ends (the client gave
+    // up, the master stops): the callback holds only weak handles.
+    std::weak_ptr<ControlConnection> weak = c.weak_from_this();
+    std::weak_ptr<std::set<uint64_t>> waiting = reload_waiters_;
+    reload_waiters_->insert(c.id());
+    ControlBackend* backend = &backend_;
+    return [weak, waiting, backend, id = c.id()](const Status& result) {
+        if (auto w = waiting.lock()) w->erase(id);
+        auto conn = weak.lock();
+        if (!conn || conn->closed()) return;
+        conn->respond(result ? control::encode_ok({{"generation", backend->info().generation}})
+                             : control::encode_error(result.error()));
+    };
+}
+
+int ServerImpl::listener_fd() const {
+    uv_os_fd_t fd = -1;
+    if (!listener_ || uv_fileno(listener_.base(), &fd) != 0) return -1;
+    return fd;
+}
+
+std::vector<int> ServerImpl::reload_waiter_fds() const {
+    std::vector<int> fds;
+    for (uint64_t id : *reload_waiters_) {
+        auto it = clients_.find(id);
+        if (it == clients_.end() || it->second->closed()) continue;
+        if (const int fd = it->second->fd(); fd >= 0) fds.push_back(fd);
+    }
+    return fds;
+}
+
+std::function<void(const Status&)> ServerImpl::adopt_reload_waiter(int fd) {
+    const uint64_t id = next_client_id_++;
+    auto c = ControlConnection::adopt_deferred(
+        loop_, fd, id, {opts_.idle_timeout_ms, opts_.max_request_bytes, opts_.max_pending_output},
+        [this](ControlConnection& conn, const std::string& line) { on_request(conn, line); },
+        [this](uint64_t closed_id) { clients_.erase(closed_id); });
+    if (!c) return nullptr;
+    clients_.emplace(id, c);
+    return reload_answer(*c);
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::create(uv_loop_t* loop, Master& master,
+                                                             int adopt_fd) {
     const Config& config = master.config();
     ControlServerOptions options;
+    options.adopt_fd = adopt_fd;
     options.path = config.control_socket;
     options.mode = config.control_socket_mode;
     options.group = config.control_socket_group;

@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -26,13 +28,17 @@ struct ControlServerOptions {
     size_t max_clients = 128;
     // Responses queued to a client that does not read them; beyond this it is disconnected.
     size_t max_pending_output = 8 * 1024 * 1024;
+    // A listening socket already bound to `path` (handed over by a re-exec); -1 = bind one.
+    int adopt_fd = -1;
 };
 
 class ControlServer {
   public:
     // Binds config.control_socket (creating its directory if needed) with the configured mode and
     // group, and starts accepting clients on the master's loop. Never blocks the loop.
-    static Result<std::unique_ptr<ControlServer>> create(uv_loop_t* loop, Master& master);
+    // `adopt_fd`: the listening socket handed over by a re-exec (-1 = bind a new one).
+    static Result<std::unique_ptr<ControlServer>> create(uv_loop_t* loop, Master& master,
+                                                         int adopt_fd = -1);
     // The same over any backend (tests); `backend` must outlive the server.
     static Result<std::unique_ptr<ControlServer>> create(uv_loop_t* loop, ControlBackend& backend,
                                                          ControlServerOptions options);
@@ -41,6 +47,13 @@ class ControlServer {
     virtual void close() = 0;
     // Connected clients (for tests and debug logs).
     virtual size_t client_count() const = 0;
+
+    // --- for the master's re-exec (daemon/reexec.hpp) ---
+    // The listening socket, and the clients that wait for the answer to a reload.
+    virtual int listener_fd() const = 0;
+    virtual std::vector<int> reload_waiter_fds() const = 0;
+    // Takes over such a client from the previous image; the returned callback answers it.
+    virtual std::function<void(const Status&)> adopt_reload_waiter(int fd) = 0;
 };
 
 }  // namespace minid

@@ -110,6 +110,13 @@ Result<ListenSocket> bind_listen_socket(const ListenAddress& a) {
     return s;
 }
 
+ListenSockets ListenSockets::adopt(bool from_systemd, std::vector<ListenSocket> sockets) {
+    ListenSockets set;
+    set.from_systemd_ = from_systemd;
+    set.sockets_ = std::move(sockets);
+    return set;
+}
+
 Result<ListenSockets> ListenSockets::acquire(const Config& config) {
     ListenSockets set;
     char** names = nullptr;

@@ -24,6 +24,9 @@ class ListenSockets {
     // binds every address in config.listen. Either way the sockets get the options below.
     static Result<ListenSockets> acquire(const Config& config);
 
+    // In a re-executed master: the sockets its previous image held, already configured.
+    static ListenSockets adopt(bool from_systemd, std::vector<ListenSocket> sockets);
+
     bool from_systemd() const { return from_systemd_; }
     const std::vector<ListenSocket>& sockets() const { return sockets_; }
 

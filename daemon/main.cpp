@@ -4,7 +4,10 @@
 #include <uv.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/build_info.hpp"
 #include "common/config.hpp"
@@ -12,12 +15,15 @@
 #include "common/worker_protocol.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/master.hpp"
+#include "daemon/reexec.hpp"
 #include "worker/worker_main.hpp"
 
 int main(int argc, char** argv) {
     using namespace minid;
     if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kWorkerFlag)
         return run_worker(argc, argv);
+    if (argc > 1 && std::string_view(argv[1]).starts_with(reexec::kProbeFlag))
+        return reexec::run_probe(argc, argv);
 
     log::set_tag("master");
     // Signals wait (blocked) until the master has its handlers, so a SIGTERM or SIGHUP sent
@@ -39,7 +45,11 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    auto config = load_config(cli->config_path, cli->overrides);
+    // A master re-executed after an upgrade runs the configuration its previous image handed
+    // over (daemon/reexec.hpp); the reload it is part of reads the file again.
+    const bool resuming = std::getenv(reexec::kStateEnv) != nullptr;
+    auto config =
+        resuming ? Result<Config>(Config{}) : load_config(cli->config_path, cli->overrides);
     if (!config) {
         std::fprintf(stderr, "minid: configuration is invalid:\n%s\n", config.error().c_str());
         return 1;
@@ -49,7 +59,7 @@ int main(int argc, char** argv) {
                     cli->config_path.empty() ? "(embedded defaults)" : cli->config_path.c_str());
         return 0;
     }
-    log::set_level(config->log_level);
+    if (!resuming) log::set_level(config->log_level);
 
     uv_loop_t loop;
     if (int rc = uv_loop_init(&loop); rc != 0) {
@@ -58,7 +68,8 @@ int main(int argc, char** argv) {
     }
     int code;
     {
-        MasterOptions options{cli->config_path, cli->overrides, std::move(config).value()};
+        MasterOptions options{cli->config_path, cli->overrides, std::move(config).value(),
+                              std::vector<std::string>(argv + 1, argv + argc)};
         auto master = Master::create(&loop, std::move(options));
         if (!master) {
             log::error(master.error());

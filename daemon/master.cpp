@@ -2,10 +2,7 @@
 // keeps queueing connections while generations change hands: nothing is refused.
 #include "daemon/master.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,9 +10,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
+#include "common/build_info.hpp"
 #include "common/log.hpp"
-#include "common/worker_protocol.hpp"
+#include "common/sealed_memfd.hpp"
+#include "common/worker_message.hpp"
 #include "daemon/control_status.hpp"
 #include "daemon/cpu_quota.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -24,44 +24,7 @@
 namespace minid {
 namespace {
 
-namespace wp = worker_protocol;
-
 constexpr uint64_t kTickMs = 1000;
-constexpr uint64_t kStartupTimeoutMs = 15'000;  // a generation must be accepting by then
-constexpr uint64_t kKillGraceMs = 5'000;        // after graceful_timeout, before SIGKILL
-constexpr uint64_t kFastStopMs = 5'000;
-constexpr uint64_t kCrashWindowMs = 10'000;  // a worker dying younger than this "crashed at start"
-constexpr uint64_t kMaxBackoffMs = 30'000;
-
-std::string describe_exit(int status) {
-    if (WIFEXITED(status)) {
-        const int code = WEXITSTATUS(status);
-        std::string s = "exited with status " + std::to_string(code);
-        if (code == wp::kExitFatalConfig) s += " (fatal configuration problem)";
-        if (code == wp::kExitProtocolMismatch) s += " (worker binary speaks another protocol)";
-        if (code == 127) s += " (could not exec the worker binary)";
-        return s;
-    }
-    if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
-    return "ended with wait status " + std::to_string(status);
-}
-
-Result<UniqueFd> make_config_memfd(const std::string& text) {
-    UniqueFd fd(::memfd_create("minid-config", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd) return make_error(sys_error("memfd_create", "minid-config", errno));
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(sys_error("write", "config memfd", errno));
-        off += static_cast<size_t>(n);
-    }
-    // Sealed: no worker of this generation can ever read anything but what the master validated.
-    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) !=
-        0)
-        return make_error(sys_error("fcntl(F_ADD_SEALS)", "config memfd", errno));
-    return fd;
-}
 
 // A polling worker spends CPU time while it waits. Under a cgroup CPU quota (systemd's
 // CPUQuota=, a container's CPU limit) of less than one CPU per worker that time is taken from
@@ -83,7 +46,81 @@ Config config_for_workers(const Config& config, unsigned workers, uint64_t gener
 
 }  // namespace
 
+// The supervisor's actions, done with real processes, sd_notify and libuv.
+class Master::Host final : public SupervisorHost {
+  public:
+    explicit Host(Master& m) : m_(m) {}
+    uint64_t now_ms() override {
+        uv_update_time(m_.loop_);
+        return uv_now(m_.loop_);
+    }
+    Result<pid_t> spawn(uint64_t generation, const Config& config, unsigned target) override {
+        return m_.spawn(generation, config, target);
+    }
+    void signal(pid_t pid, int signum) override {
+        if (::kill(pid, signum) != 0 && errno != ESRCH)
+            log::error(sys_error("kill", "worker " + std::to_string(pid), errno));
+    }
+    void ping(pid_t pid) override {
+        auto it = m_.workers_.find(pid);
+        if (it == m_.workers_.end()) return;
+        if (auto st = worker_message::send(it->second->ipc.get(), worker_message::Type::ping,
+                                           worker_message::encode_u64(++m_.ping_sequence_));
+            !st)
+            log::debug("worker ", pid, ": ", st.error());
+    }
+    Result<Config> load_reload_config() override { return m_.load_reload_config(); }
+    void arm_respawn_timer(uint64_t delay_ms) override {
+        uv_timer_start(
+            m_.respawn_timer_.get(),
+            [](uv_timer_t* t) noexcept {
+                if (auto* m = static_cast<Master*>(t->data)) m->supervisor_->respawn_due();
+            },
+            delay_ms, 0);
+    }
+    void serving_config_changed(const Config& config) override { log::set_level(config.log_level); }
+    void generation_gone(uint64_t generation) override { m_.config_fds_.erase(generation); }
+    void notify_ready(const std::string& status) override { notify::ready(status); }
+    void notify_reloading(const std::string& status) override { notify::reloading(status); }
+    void notify_stopping(const std::string& status) override { notify::stopping(status); }
+    void notify_extend_timeout(uint64_t usec) override { notify::extend_timeout(usec); }
+    std::string status_line() override { return m_.status_line(); }
+    void status_changed() override { m_.update_status(); }
+    void stopped() override { uv_stop(m_.loop_); }
+
+  private:
+    Master& m_;
+};
+
 Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions options) {
+    auto handover = reexec::take_handover();
+    if (!handover) return make_error(handover.error());
+    if (*handover) {
+        reexec::Handover& h = **handover;
+        auto config = parse_config_text(h.serving_config, "the previous master's configuration");
+        if (!config) return make_error(config.error());
+        options.config = std::move(config).value();
+        std::vector<ListenSocket> sockets;
+        for (const auto& l : h.listeners) {
+            ListenSocket s;
+            s.fd = UniqueFd(l.fd);
+            s.name = l.name;
+            s.bound = l.bound;
+            if (!l.address.empty()) {
+                auto a = ListenAddress::parse(l.address);
+                if (!a) return make_error("re-exec state: " + a.error());
+                s.address = *a;
+            }
+            sockets.push_back(std::move(s));
+        }
+        auto stats = StatsSegment::attach(h.stats_fd);
+        if (!stats) return make_error(stats.error());
+        std::unique_ptr<Master> m(new Master(
+            loop, std::move(options), ListenSockets::adopt(h.from_systemd, std::move(sockets)),
+            std::move(stats).value()));
+        if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
+        return m;
+    }
     auto listeners = ListenSockets::acquire(options.config);
     if (!listeners) return make_error(listeners.error());
     auto stats = StatsSegment::create();
@@ -93,17 +130,43 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
     return m;
 }
 
+Status Master::resume(reexec::Handover h) {
+    resumed_ = true;
+    log::set_level(supervisor_->config().log_level);
+    started_unix_ms_ = h.started_unix_ms;
+    exited_ = h.exited;
+    adopted_control_fd_ = h.control_fd;
+    adopted_waiter_fds_ = h.reload_waiter_fds;
+    if (h.workers.size() != h.supervisor.workers.size())
+        return make_error("re-exec state: worker lists differ in length");
+    for (const auto& hw : h.workers) {
+        auto w = std::make_unique<Worker>();
+        w->pid = hw.pid;
+        w->slot = hw.slot;
+        w->spawned_unix_ms = hw.spawned_unix_ms;
+        w->ipc = UniqueFd(hw.link_fd);
+        w->master = this;
+        Worker& ref = *w;
+        workers_[hw.pid] = std::move(w);
+        watch_link(ref);
+    }
+    supervisor_->adopt(h.supervisor);
+    log::notice("re-executed: master pid ", pid_, " now runs ", executable_, " (minid ",
+                build::version, "); adopted ", h.workers.size(), " worker(s), generation ",
+                h.supervisor.serving_generation, " serving");
+    return {};
+}
+
 Master::Master(uv_loop_t* loop, MasterOptions options, ListenSockets listeners, StatsSegment stats)
     : loop_(loop),
       options_(std::move(options)),
-      config_(options_.config),
       listeners_(std::move(listeners)),
       stats_(std::move(stats)),
       executable_(current_executable()),
       pid_(::getpid()),
-      started_unix_ms_(unix_ms()) {
-    target_workers_ = config_.effective_workers();
-}
+      started_unix_ms_(unix_ms()),
+      host_(std::make_unique<Host>(*this)),
+      supervisor_(std::make_unique<Supervisor>(*host_, options_.config)) {}
 
 Master::~Master() = default;
 
@@ -120,15 +183,17 @@ void Master::watch_signals() {
         {SIGUSR1, [](Master& m) { m.reopen_logs(); }},
         {SIGTTIN,
          [](Master& m) {
-             if (auto st = m.set_workers(m.target_workers_ + 1); !st) log::error(st.error());
+             if (auto st = m.set_workers(m.supervisor_->target_workers() + 1); !st)
+                 log::error(st.error());
          }},
         {SIGTTOU,
          [](Master& m) {
-             if (m.target_workers_ <= 1) {
+             if (m.supervisor_->target_workers() <= 1) {
                  log::warn("SIGTTOU ignored: keeping at least one worker");
                  return;
              }
-             if (auto st = m.set_workers(m.target_workers_ - 1); !st) log::error(st.error());
+             if (auto st = m.set_workers(m.supervisor_->target_workers() - 1); !st)
+                 log::error(st.error());
          }},
         {SIGCHLD, [](Master& m) { m.reap_children(); }},
     };
@@ -161,7 +226,7 @@ int Master::run() {
     uv_timer_start(
         tick_timer_.get(),
         [](uv_timer_t* t) noexcept {
-            if (auto* m = static_cast<Master*>(t->data)) m->tick();
+            if (auto* m = static_cast<Master*>(t->data)) m->supervisor_->tick();
         },
         kTickMs, kTickMs);
     uv_timer_init(loop_, respawn_timer_.make());
@@ -177,9 +242,7 @@ int Master::run() {
                 auto* m = static_cast<Master*>(t->data);
                 // Only vouch for the service while it can serve: at least one worker of the
                 // serving generation is up and its loop turns.
-                if (m && m->current_generation_ &&
-                    m->count_workers(m->current_generation_, true) > 0)
-                    notify::watchdog();
+                if (m && m->supervisor_->serving_workers() > 0) notify::watchdog();
             },
             every, every);
         log::info("systemd watchdog enabled: pinging every ", every, " ms");
@@ -190,16 +253,36 @@ int Master::run() {
     if (listeners_.from_systemd() && !options_.config_path.empty())
         log::debug("socket activated: the config's listen= is not used");
 
-    if (!config_.control_socket.empty()) {
+    if (!supervisor_->config().control_socket.empty()) {
         // minid keeps serving without its control socket (e.g. run by hand without
         // permission for /run/minid); minidctl then says it cannot reach it.
-        auto control = ControlServer::create(loop_, *this);
+        auto control = ControlServer::create(loop_, *this, adopted_control_fd_);
         if (control)
             control_ = std::move(control).value();
         else
             log::error("control socket disabled: ", control.error());
+    } else if (adopted_control_fd_ >= 0) {
+        ::close(adopted_control_fd_);
     }
-    if (auto st = launch_generation(config_); !st) {
+    adopted_control_fd_ = -1;
+    if (resumed_) {
+        // The reload that re-executed us goes on here: generation N+1 runs the new binary and
+        // the adopted workers drain as in any reload. Its waiters get their answer from us.
+        std::vector<ReloadDone> waiters;
+        for (int fd : adopted_waiter_fds_) {
+            if (!control_) {
+                ::close(fd);
+                continue;
+            }
+            if (auto done = control_->adopt_reload_waiter(fd)) waiters.push_back(std::move(done));
+        }
+        adopted_waiter_fds_.clear();
+        // Workers that exited while the image changed are still zombies to reap.
+        reap_children();
+        supervisor_->reload([waiters = std::move(waiters)](const Status& st) {
+            for (const auto& w : waiters) w(st);
+        });
+    } else if (auto st = supervisor_->start(); !st) {
         log::error("cannot start workers: ", st.error());
         if (control_) control_->close();
         return 1;
@@ -215,40 +298,25 @@ int Master::run() {
     signals_.clear();
     workers_.clear();
     uv_run(loop_, UV_RUN_DEFAULT);
-    return exit_code_;
+    return supervisor_->exit_code();
 }
 
-Status Master::launch_generation(Config config) {
-    auto gen = std::make_unique<Generation>();
-    gen->number = ++last_generation_;
-    auto fd =
-        make_config_memfd(config_for_workers(config, target_workers_, gen->number).serialize());
-    if (!fd) return make_error(fd.error());
-    gen->config_fd = std::move(fd).value();
-    gen->target = target_workers_;
-    gen->config = std::move(config);
-    Generation& g = *gen;
-    generations_[g.number] = std::move(gen);
-    starting_generation_ = g.number;
-    starting_deadline_ms_ = uv_now(loop_) + kStartupTimeoutMs;
-    for (unsigned i = 0; i < g.target; ++i) {
-        if (auto st = spawn_into(g); !st) {
-            fail_generation(st.error());
-            return make_error(st.error());
-        }
+Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned target) {
+    auto cfd = config_fds_.find(generation);
+    if (cfd == config_fds_.end()) {
+        // Sealed: no worker of this generation can read anything but what was validated.
+        auto fd = make_sealed_memfd("minid-config",
+                                    config_for_workers(config, target, generation).serialize());
+        if (!fd) return make_error(fd.error());
+        cfd = config_fds_.emplace(generation, std::move(fd).value()).first;
     }
-    log::info("starting generation ", g.number, " with ", g.target, " worker(s)");
-    return {};
-}
-
-Status Master::spawn_into(Generation& gen) {
     int slot = stats_.claim_slot();
     if (slot < 0) return make_error("no free stats slot (too many workers alive)");
     SpawnRequest req;
     req.executable = executable_;
     req.slot = slot;
-    req.generation = gen.number;
-    req.config_fd = gen.config_fd.get();
+    req.generation = generation;
+    req.config_fd = cfd->second.get();
     req.stats_fd = stats_.fd();
     req.listeners = &listeners_.sockets();
     auto spawned = spawn_worker(req);
@@ -259,20 +327,26 @@ Status Master::spawn_into(Generation& gen) {
     auto w = std::make_unique<Worker>();
     w->pid = spawned->pid;
     w->slot = slot;
-    w->generation = gen.number;
-    w->spawned_ms = uv_now(loop_);
     w->spawned_unix_ms = unix_ms();
     w->ipc = std::move(spawned->ipc);
     w->master = this;
     WorkerSlot& s = stats_.slot(static_cast<size_t>(slot));
     s.pid.store(static_cast<uint64_t>(w->pid), std::memory_order_relaxed);
-    s.generation.store(gen.number, std::memory_order_relaxed);
+    s.generation.store(generation, std::memory_order_relaxed);
     s.started_unix_ms.store(w->spawned_unix_ms, std::memory_order_relaxed);
     s.heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
 
-    uv_poll_t* p = w->poll.make();
-    if (int rc = uv_poll_init_socket(loop_, p, w->ipc.get()); rc == 0) {
-        p->data = w.get();
+    watch_link(*w);
+    log::debug("spawned worker pid ", w->pid, " (slot ", slot, ", generation ", generation, ")");
+    const pid_t pid = w->pid;
+    workers_[pid] = std::move(w);
+    return pid;
+}
+
+void Master::watch_link(Worker& w) {
+    uv_poll_t* p = w.poll.make();
+    if (int rc = uv_poll_init_socket(loop_, p, w.ipc.get()); rc == 0) {
+        p->data = &w;
         uv_poll_start(p, UV_READABLE, [](uv_poll_t* h, int, int) noexcept {
             auto* wk = static_cast<Worker*>(h->data);
             if (wk) wk->master->on_worker_message(*wk);
@@ -280,300 +354,118 @@ Status Master::spawn_into(Generation& gen) {
     } else {
         log::error("uv_poll_init_socket(worker link) failed: ", uv_strerror(rc));
     }
-    log::debug("spawned worker pid ", w->pid, " (slot ", slot, ", generation ", gen.number, ")");
-    workers_[w->pid] = std::move(w);
-    return {};
 }
 
 void Master::on_worker_message(Worker& w) {
-    char buf[256];
-    ssize_t n = ::recv(w.ipc.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
-        // The worker is gone; SIGCHLD brings its exit status. Stop polling a dead link.
-        w.poll.close();
-        return;
-    }
-    std::string_view msg(buf, static_cast<size_t>(n));
-    if (msg == wp::kMsgReady) {
-        // A worker told to drain while starting (a stop or failed reload) may still say ready.
-        if (w.phase != Phase::starting) return;
-        w.phase = Phase::serving;
-        if (stopping_) {
-            drain_worker(w, "stopping");
+    namespace msg = worker_message;
+    const pid_t pid = w.pid;
+    // Bounded, so a link that keeps failing cannot spin here; the poll is level-triggered.
+    for (int i = 0; i < 64; ++i) {
+        auto got = msg::receive(w.ipc.get());
+        if (!got) {
+            log::warn("worker ", pid, ": ", got.error());
+            continue;
+        }
+        if (got->closed) {
+            // The worker is gone; SIGCHLD brings its exit status. Stop polling a dead link.
+            w.poll.close();
             return;
         }
-        if (w.generation == starting_generation_ &&
-            count_workers(w.generation, true) >= generations_[w.generation]->target)
-            commit_generation();
-        return;
+        if (!got->message) return;
+        switch (got->message->type) {
+            case msg::Type::ready:
+                supervisor_->worker_ready(pid);
+                break;
+            case msg::Type::pong:
+                supervisor_->worker_alive(pid);
+                break;
+            case msg::Type::ping:
+                log::warn("unexpected ", msg::type_name(got->message->type),
+                          " message from worker ", pid);
+                break;
+        }
+        // Handling a message never ends a worker's record (only its exit does), but be sure.
+        if (workers_.find(pid) == workers_.end()) return;
     }
-    log::warn("unexpected message from worker ", w.pid, ": '", msg, "'");
 }
 
-unsigned Master::count_workers(uint64_t generation, bool ready_only) const {
-    unsigned n = 0;
-    for (const auto& [pid, w] : workers_)
-        if (w->generation == generation && (!ready_only || w->phase == Phase::serving)) ++n;
-    return n;
-}
-
-void Master::commit_generation() {
-    const uint64_t old = current_generation_;
-    Generation& gen = *generations_[starting_generation_];
-    current_generation_ = starting_generation_;
-    starting_generation_ = 0;
-    config_ = gen.config;
-    log::set_level(config_.log_level);
-    consecutive_crashes_ = 0;
-    for (auto& [pid, w] : workers_)
-        if (w->generation != current_generation_ && w->phase != Phase::draining)
-            drain_worker(*w, "replaced by a new generation");
-    enforce_draining_limit();
-    if (old == 0) {
-        log::info("generation ", current_generation_, " is serving");
-        notify::ready(status_line());
-        start_queued_reload();
-    } else {
-        log::info("reload complete: generation ", current_generation_, " is serving after ",
-                  uv_now(loop_) - reload_started_ms_, " ms, generation ", old, " is draining");
-        finish_reload({});
-    }
-    update_status();
-}
-
-void Master::fail_generation(const std::string& why) {
-    const uint64_t g = starting_generation_;
-    if (g == 0) return;
-    starting_generation_ = 0;
-    for (auto& [pid, w] : workers_) {
-        if (w->generation != g) continue;
-        // A worker that already accepted connections finishes them; one still starting has none.
-        if (w->phase == Phase::serving)
-            drain_worker(*w, "its generation failed to start");
-        else if (w->phase == Phase::starting)
-            ::kill(w->pid, SIGKILL);
-    }
-    if (current_generation_ == 0) {
-        log::error("generation ", g, " failed to start: ", why);
-        exit_code_ = 1;
-        stop(true);
-        return;
-    }
-    log::error("reload failed, generation ", current_generation_, " keeps serving: ", why);
-    finish_reload(make_error(why));
-}
-
-void Master::reload(ReloadDone done) {
-    if (stopping_) {
-        if (done) done(make_error("minid is stopping"));
-        return;
-    }
-    if (starting_generation_ != 0 || current_generation_ == 0) {
-        // One reload at a time; asks during it are answered by one more reload after it.
-        reload_queued_ = true;
-        if (done) queued_waiters_.push_back(std::move(done));
-        return;
-    }
-    if (done) reload_waiters_.push_back(std::move(done));
-    begin_reload();
-}
-
-void Master::begin_reload() {
+Result<Config> Master::load_reload_config() {
     log::info("reloading configuration", options_.config_path.empty() ? "" : " from ",
               options_.config_path);
-    uv_update_time(loop_);
-    reload_started_ms_ = uv_now(loop_);
-    notify::reloading("reloading: starting generation " + std::to_string(last_generation_ + 1));
+    const uint64_t serving = supervisor_->serving_generation();
     auto config = load_config(options_.config_path, options_.overrides);
     if (!config) {
-        log::error("reload failed, generation ", current_generation_, " keeps serving:\n",
-                   config.error());
-        finish_reload(make_error(config.error()));
-        return;
+        log::error("reload failed, generation ", serving, " keeps serving:\n", config.error());
+        return make_error(config.error());
     }
-    if (listeners_.from_systemd() && config->listen != config_.listen)
+    const std::string path = current_executable();
+    // The reload that continues a re-exec does not look again: we were just executed from that
+    // path, and a file system that reported other inodes for it would otherwise loop here.
+    const bool just_reexecuted = std::exchange(resumed_, false);
+    if (!just_reexecuted && reexec::binary_replaced(path)) {
+        // A package upgrade replaced the binary: the new master must run it too. Probe first,
+        // so that a binary that cannot start fails this reload and nothing else.
+        log::notice("the minid binary ", path,
+                    " has been replaced: re-executing the master with it");
+        auto handover = make_handover();
+        Status st = handover ? reexec::probe(path, options_.args, *handover)
+                             : Status(make_error(handover.error()));
+        if (st) {
+            log::info("handing over ", handover->workers.size(), " worker(s), ",
+                      handover->listeners.size(), " listener(s) and ",
+                      handover->reload_waiter_fds.size(), " waiting control client(s)");
+            st = reexec::exec_master(path, options_.args, *handover);  // returns only on failure
+        }
+        log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
+        return make_error(st.error());
+    }
+    if (listeners_.from_systemd() && config->listen != supervisor_->config().listen)
         log::notice(
             "listen= changed, but the listening sockets come from systemd: change the "
             ".socket unit (systemctl edit minid.socket) to move them");
     if (auto st = listeners_.reconcile(*config); !st) {
-        log::error("reload failed, generation ", current_generation_,
-                   " keeps serving: ", st.error());
-        finish_reload(make_error(st.error()));
-        return;
+        log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
+        return make_error(st.error());
     }
-    executable_ = current_executable();
-    target_workers_ = config->effective_workers();
-    if (auto st = launch_generation(std::move(config).value()); !st) {
-        // launch_generation already reported through fail_generation.
-        return;
-    }
+    executable_ = path;
+    return config;
 }
 
-void Master::finish_reload(const Status& result) {
-    if (result) {
-        ++reloads_ok_;
-        last_reload_error_.clear();
-    } else {
-        ++reloads_failed_;
-        last_reload_error_ = result.error();
+void Master::reload(ReloadDone done) {
+    supervisor_->reload(std::move(done));
+}
+
+void Master::stop(bool fast) {
+    supervisor_->stop(fast);
+}
+
+Result<reexec::Handover> Master::make_handover() const {
+    reexec::Handover h;
+    h.started_unix_ms = started_unix_ms_;
+    h.serving_config = supervisor_->config().serialize();
+    h.from_systemd = listeners_.from_systemd();
+    for (const auto& s : listeners_.sockets())
+        h.listeners.push_back(
+            {s.fd.get(), s.name, h.from_systemd ? "" : s.address.to_string(), s.bound});
+    h.stats_fd = stats_.fd();
+    if (control_) {
+        h.control_fd = control_->listener_fd();
+        h.reload_waiter_fds = control_->reload_waiter_fds();
     }
-    // READY=1 after a failed reload too: the service is up, it just did not change.
-    notify::ready(result ? status_line() : "reload failed: " + result.error().substr(0, 200));
-    auto waiters = std::move(reload_waiters_);
-    reload_waiters_.clear();
-    for (auto& w : waiters) w(result);
-    start_queued_reload();
-}
-
-void Master::start_queued_reload() {
-    if (!reload_queued_ || stopping_) return;
-    reload_queued_ = false;
-    reload_waiters_ = std::move(queued_waiters_);
-    queued_waiters_.clear();
-    begin_reload();
-}
-
-void Master::drain_worker(Worker& w, const char* why) {
-    if (w.phase == Phase::draining) return;
-    w.phase = Phase::draining;
-    const auto it = generations_.find(w.generation);
-    const uint64_t graceful =
-        it != generations_.end()
-            ? static_cast<uint64_t>(it->second->config.graceful_timeout.count())
-            : static_cast<uint64_t>(config_.graceful_timeout.count());
-    w.kill_deadline_ms = uv_now(loop_) + graceful + kKillGraceMs;
-    log::debug("draining worker ", w.pid, " (generation ", w.generation, "): ", why);
-    if (::kill(w.pid, SIGTERM) != 0 && errno != ESRCH)
-        log::error(sys_error("kill", "worker " + std::to_string(w.pid), errno));
-}
-
-void Master::enforce_draining_limit() {
-    std::vector<uint64_t> draining;
-    for (const auto& [pid, w] : workers_)
-        if (w->phase == Phase::draining &&
-            std::find(draining.begin(), draining.end(), w->generation) == draining.end())
-            draining.push_back(w->generation);
-    std::sort(draining.begin(), draining.end());
-    while (draining.size() > config_.max_draining_generations) {
-        const uint64_t victim = draining.front();
-        draining.erase(draining.begin());
-        log::warn("more than ", config_.max_draining_generations,
-                  " generations draining: stopping generation ", victim, " now");
-        for (auto& [pid, w] : workers_)
-            if (w->generation == victim) ::kill(w->pid, SIGKILL);
+    h.exited = exited_;
+    h.supervisor = supervisor_->snapshot();
+    for (const auto& sw : h.supervisor.workers) {
+        auto it = workers_.find(sw.pid);
+        if (it == workers_.end() || !it->second->ipc)
+            return make_error("worker " + std::to_string(sw.pid) + " has no link to hand over");
+        const Worker& w = *it->second;
+        h.workers.push_back({w.pid, w.slot, w.ipc.get(), w.spawned_unix_ms});
     }
-}
-
-void Master::reap_children() {
-    for (;;) {
-        int status = 0;
-        pid_t pid = ::waitpid(-1, &status, WNOHANG);
-        if (pid <= 0) break;
-        on_worker_exit(pid, status);
-    }
-}
-
-void Master::on_worker_exit(pid_t pid, int status) {
-    auto it = workers_.find(pid);
-    if (it == workers_.end()) return;
-    std::unique_ptr<Worker> w = std::move(it->second);
-    workers_.erase(it);
-    // Its counters live in its stats slot, which the next worker to claim it resets: keep them,
-    // so the totals since start never go down when workers are replaced.
-    add_slot_counters(exited_, stats_.slot(static_cast<size_t>(w->slot)));
-    ++exited_.workers;
-    stats_.release_slot(static_cast<size_t>(w->slot));
-    const std::string how = describe_exit(status);
-    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == wp::kExitOk;
-    const bool fatal = WIFEXITED(status) && wp::is_fatal_exit(WEXITSTATUS(status));
-
-    if (stopping_) {
-        log::debug("worker ", pid, " ", how);
-        finish_stop_if_done();
-        return;
-    }
-    if (w->generation == starting_generation_) {
-        fail_generation("worker " + std::to_string(pid) + " of generation " +
-                        std::to_string(w->generation) + " " + how + " during start-up");
-    } else if (w->generation == current_generation_ && w->phase != Phase::draining) {
-        if (fatal) {
-            log::error("worker ", pid, " ", how, "; not restarting it");
-            if (count_workers(current_generation_, false) == 0) {
-                log::error("no worker left in the serving generation; exiting");
-                exit_code_ = 1;
-                stop(true);
-                return;
-            }
-        } else {
-            log::error("worker ", pid, " (generation ", w->generation, ") ", how,
-                       "; restarting it");
-            const bool young = uv_now(loop_) - w->spawned_ms < kCrashWindowMs;
-            consecutive_crashes_ = young ? consecutive_crashes_ + 1 : 1;
-            schedule_respawn();
-        }
-    } else {
-        if (clean)
-            log::info("worker ", pid, " of generation ", w->generation, " finished draining");
-        else
-            log::warn("worker ", pid, " of generation ", w->generation, " ", how);
-    }
-    forget_empty_generations();
-    update_status();
-}
-
-void Master::schedule_respawn() {
-    if (respawn_pending_) return;
-    respawn_pending_ = true;
-    // The first crash is replaced at once; a worker that keeps dying young waits 0.2 s, 0.4 s,
-    // ... up to 30 s, so a crash at start-up cannot turn the master into a fork loop.
-    uint64_t delay = 0;
-    if (consecutive_crashes_ > 1)
-        delay =
-            std::min<uint64_t>(kMaxBackoffMs, 100ull << std::min(consecutive_crashes_ - 1, 20u));
-    if (delay > 0)
-        log::warn("worker crashed ", consecutive_crashes_, " times in a row; next start in ", delay,
-                  " ms");
-    uv_timer_start(
-        respawn_timer_.get(),
-        [](uv_timer_t* t) noexcept {
-            if (auto* m = static_cast<Master*>(t->data)) m->respawn_missing();
-        },
-        delay, 0);
-}
-
-void Master::respawn_missing() {
-    respawn_pending_ = false;
-    if (stopping_ || current_generation_ == 0) return;
-    Generation& gen = *generations_[current_generation_];
-    while (count_workers(gen.number, false) < gen.target) {
-        if (auto st = spawn_into(gen); !st) {
-            log::error("cannot restart a worker: ", st.error());
-            consecutive_crashes_++;
-            schedule_respawn();
-            return;
-        }
-    }
+    return h;
 }
 
 Status Master::set_workers(unsigned count) {
-    if (count < 1 || count > 256) return make_error("worker count must be between 1 and 256");
-    if (stopping_) return make_error("minid is stopping");
-    if (current_generation_ == 0) return make_error("minid is still starting");
-    target_workers_ = count;
-    Generation& gen = *generations_[current_generation_];
-    gen.target = count;
-    log::info("worker count set to ", count, " (until the next reload re-reads the config)");
-    // Retire the newest surplus workers; they drain like a reload's old generation.
-    std::vector<Worker*> live;
-    for (auto& [pid, w] : workers_)
-        if (w->generation == gen.number && w->phase != Phase::draining) live.push_back(w.get());
-    std::sort(live.begin(), live.end(),
-              [](const Worker* a, const Worker* b) { return a->spawned_ms > b->spawned_ms; });
-    for (size_t i = 0; live.size() - i > count; ++i) drain_worker(*live[i], "worker count lowered");
-    respawn_missing();
-    update_status();
-    return {};
+    return supervisor_->set_workers(count);
 }
 
 void Master::reopen_logs() {
@@ -581,104 +473,39 @@ void Master::reopen_logs() {
     for (auto& [pid, w] : workers_) ::kill(pid, SIGUSR1);
 }
 
-void Master::stop(bool fast) {
-    if (stopping_ && (!fast || fast_stop_)) return;
-    const bool first = !stopping_;
-    stopping_ = true;
-    fast_stop_ = fast;
-    if (first) {
-        log::info(fast ? "fast stop" : "graceful stop", ": ", workers_.size(), " worker(s) to end");
-        notify::stopping(fast ? "stopping" : "stopping: draining connections");
+void Master::reap_children() {
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) break;
+        auto it = workers_.find(pid);
+        if (it == workers_.end()) continue;
+        std::unique_ptr<Worker> w = std::move(it->second);
+        workers_.erase(it);
+        // Its counters live in its stats slot, which the next worker to claim it resets: keep
+        // them, so the totals since start never go down when workers are replaced.
+        add_slot_counters(exited_, stats_.slot(static_cast<size_t>(w->slot)));
+        ++exited_.workers;
+        stats_.release_slot(static_cast<size_t>(w->slot));
+        w.reset();
+        supervisor_->worker_exited(pid, status);
     }
-    const uint64_t bound =
-        fast ? kFastStopMs : static_cast<uint64_t>(config_.graceful_timeout.count()) + kKillGraceMs;
-    stop_deadline_ms_ = uv_now(loop_) + bound;
-    starting_generation_ = 0;
-    for (auto& [pid, w] : workers_) {
-        if (fast) {
-            ::kill(pid, SIGQUIT);
-            w->phase = Phase::draining;
-        } else {
-            drain_worker(*w, "stopping");
-        }
-    }
-    auto waiters = std::move(reload_waiters_);
-    for (auto& w : waiters) w(make_error("minid is stopping"));
-    auto queued = std::move(queued_waiters_);
-    for (auto& w : queued) w(make_error("minid is stopping"));
-    reload_waiters_.clear();
-    queued_waiters_.clear();
-    finish_stop_if_done();
-}
-
-void Master::finish_stop_if_done() {
-    if (!stopping_ || !workers_.empty()) return;
-    log::info("all workers have exited");
-    uv_stop(loop_);
-}
-
-void Master::forget_empty_generations() {
-    for (auto it = generations_.begin(); it != generations_.end();) {
-        const uint64_t g = it->first;
-        if (g != current_generation_ && g != starting_generation_ && count_workers(g, false) == 0)
-            it = generations_.erase(it);
-        else
-            ++it;
-    }
-}
-
-void Master::tick() {
-    const uint64_t now = uv_now(loop_);
-    const uint64_t mono = monotonic_ms();
-    if (starting_generation_ != 0 && now >= starting_deadline_ms_)
-        fail_generation("generation " + std::to_string(starting_generation_) +
-                        " did not start accepting within " +
-                        std::to_string(kStartupTimeoutMs / 1000) + " s");
-    for (auto& [pid, w] : workers_) {
-        if (w->kill_deadline_ms && now >= w->kill_deadline_ms) {
-            log::warn("worker ", pid, " is still draining past graceful_timeout; killing it");
-            ::kill(pid, SIGKILL);
-            w->kill_deadline_ms = 0;
-            continue;
-        }
-        if (w->phase == Phase::starting) continue;
-        const uint64_t beat =
-            stats_.slot(static_cast<size_t>(w->slot)).heartbeat_ms.load(std::memory_order_relaxed);
-        if (beat && mono > beat + static_cast<uint64_t>(config_.hang_timeout.count())) {
-            log::error("worker ", pid, " has not made progress for ", (mono - beat) / 1000,
-                       " s; killing it");
-            ::kill(pid, SIGKILL);
-            // Its exit is handled like a crash (respawn for the serving generation).
-            stats_.slot(static_cast<size_t>(w->slot))
-                .heartbeat_ms.store(mono, std::memory_order_relaxed);
-        }
-    }
-    if (stopping_) {
-        if (now >= stop_deadline_ms_ && !workers_.empty()) {
-            log::warn(workers_.size(),
-                      " worker(s) still running at the stop deadline; killing them");
-            for (auto& [pid, w] : workers_) ::kill(pid, SIGKILL);
-            stop_deadline_ms_ = now + kFastStopMs;
-        } else if (!workers_.empty()) {
-            // Tell systemd we are making progress, so its stop timeout follows our own bound.
-            notify::extend_timeout((stop_deadline_ms_ - now + kFastStopMs) * 1000);
-        }
-    }
-    update_status();
 }
 
 std::string Master::status_line() const {
     unsigned serving = 0, draining = 0, starting = 0;
     uint64_t requests = 0, conns = 0;
-    for (const auto& [pid, w] : workers_) {
-        if (w->phase == Phase::serving) ++serving;
-        if (w->phase == Phase::draining) ++draining;
-        if (w->phase == Phase::starting) ++starting;
-        const WorkerSlot& s = stats_.slot(static_cast<size_t>(w->slot));
+    for (const auto& v : supervisor_->workers()) {
+        if (v.phase == WorkerPhase::serving) ++serving;
+        if (v.phase == WorkerPhase::draining) ++draining;
+        if (v.phase == WorkerPhase::starting) ++starting;
+        auto it = workers_.find(v.pid);
+        if (it == workers_.end()) continue;
+        const WorkerSlot& s = stats_.slot(static_cast<size_t>(it->second->slot));
         requests += s.requests.load(std::memory_order_relaxed);
         conns += s.connections_active.load(std::memory_order_relaxed);
     }
-    std::string line = "generation " + std::to_string(current_generation_) + ": " +
+    std::string line = "generation " + std::to_string(supervisor_->serving_generation()) + ": " +
                        std::to_string(serving) + " serving";
     if (starting) line += ", " + std::to_string(starting) + " starting";
     if (draining) line += ", " + std::to_string(draining) + " draining";
@@ -688,7 +515,7 @@ std::string Master::status_line() const {
 }
 
 void Master::update_status() {
-    if (current_generation_ == 0 || stopping_) return;
+    if (supervisor_->serving_generation() == 0 || supervisor_->stopping()) return;
     std::string line = status_line();
     if (line == last_status_) return;
     last_status_ = line;
@@ -699,22 +526,25 @@ Master::Info Master::info() const {
     Info i;
     i.pid = pid_;
     i.started_unix_ms = started_unix_ms_;
-    i.generation = current_generation_;
+    i.generation = supervisor_->serving_generation();
     i.config_file = options_.config_path;
     i.listeners = listeners_.describe();
     i.socket_activated = listeners_.from_systemd();
-    i.reloading = starting_generation_ != 0;
-    i.stopping = stopping_;
-    i.target_workers = target_workers_;
-    i.reloads_ok = reloads_ok_;
-    i.reloads_failed = reloads_failed_;
-    i.last_reload_error = last_reload_error_;
+    i.reloading = supervisor_->reloading();
+    i.stopping = supervisor_->stopping();
+    i.target_workers = supervisor_->target_workers();
+    i.reloads_ok = supervisor_->reloads_ok();
+    i.reloads_failed = supervisor_->reloads_failed();
+    i.last_reload_error = supervisor_->last_reload_error();
     i.exited = exited_;
-    for (const auto& [pid, w] : workers_) {
-        WorkerState st = w->phase == Phase::starting  ? WorkerState::starting
-                         : w->phase == Phase::serving ? WorkerState::serving
-                                                      : WorkerState::draining;
-        i.workers.push_back({pid, w->slot, w->generation, st, w->spawned_unix_ms});
+    for (const auto& v : supervisor_->workers()) {
+        auto it = workers_.find(v.pid);
+        if (it == workers_.end()) continue;
+        WorkerState st = v.phase == WorkerPhase::starting  ? WorkerState::starting
+                         : v.phase == WorkerPhase::serving ? WorkerState::serving
+                                                           : WorkerState::draining;
+        i.workers.push_back(
+            {v.pid, it->second->slot, v.generation, st, it->second->spawned_unix_ms});
     }
     return i;
 }

@@ -1,6 +1,5 @@
-// Master: supervises generations of worker processes — start, reload (new generation, then
-// drain the old), crash recovery with backoff, hang detection, graceful and fast stop — and
-// reports to systemd. Single-threaded, on its own libuv loop.
+// Master: the I/O shell around the Supervisor state machine — signals, worker processes and
+// their links, the stats segment, the control socket, sd_notify — on its own libuv loop.
 #pragma once
 
 #include <sys/types.h>
@@ -19,14 +18,17 @@
 #include "common/unique_fd.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/listen_sockets.hpp"
+#include "daemon/reexec.hpp"
+#include "daemon/supervisor.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
 
 struct MasterOptions {
-    std::string config_path;    // "" = embedded defaults
-    ConfigOverrides overrides;  // command-line settings, re-applied on every reload
-    Config config;              // already loaded and validated
+    std::string config_path;        // "" = embedded defaults
+    ConfigOverrides overrides;      // command-line settings, re-applied on every reload
+    Config config;                  // already loaded and validated (ignored when resuming)
+    std::vector<std::string> args;  // argv[1..], to re-execute the master with
 };
 
 class Master {
@@ -74,57 +76,38 @@ class Master {
 
     Info info() const;
     const StatsSegment& stats() const { return stats_; }
-    const Config& config() const { return config_; }
+    const Config& config() const { return supervisor_->config(); }
     uv_loop_t* loop() const { return loop_; }
 
   private:
-    enum class Phase { starting, serving, draining };
+    // What the master holds for one live worker; its supervision state is in Supervisor.
     struct Worker {
         pid_t pid = -1;
         int slot = -1;
-        uint64_t generation = 0;
-        Phase phase = Phase::starting;
-        uint64_t spawned_ms = 0;
         uint64_t spawned_unix_ms = 0;
-        uint64_t kill_deadline_ms = 0;  // SIGKILL after this (0 = none)
         UniqueFd ipc;
         UvHandle<uv_poll_t> poll;
         Master* master = nullptr;
     };
-    struct Generation {
-        uint64_t number = 0;
-        Config config;
-        UniqueFd config_fd;  // sealed memfd with config.serialize()
-        unsigned target = 0;
-    };
+    class Host;
 
     Master(uv_loop_t* loop, MasterOptions options, ListenSockets listeners, StatsSegment stats);
 
-    Status launch_generation(Config config);
-    Status spawn_into(Generation& gen);
+    Result<pid_t> spawn(uint64_t generation, const Config& config, unsigned target);
+    void watch_link(Worker& w);
+    Result<Config> load_reload_config();
+    // What a re-exec hands to the new image (daemon/reexec.hpp).
+    Result<reexec::Handover> make_handover() const;
+    // In a master re-executed by reexec(): takes over its previous image's state.
+    Status resume(reexec::Handover handover);
     void on_worker_message(Worker& w);
-    void on_worker_exit(pid_t pid, int wait_status);
-    void commit_generation();
-    void fail_generation(const std::string& why);
-    void finish_reload(const Status& result);
-    void begin_reload();
-    void start_queued_reload();
-    void drain_worker(Worker& w, const char* why);
-    void schedule_respawn();
-    void respawn_missing();
     void reap_children();
-    void tick();
     void update_status();
     std::string status_line() const;
-    void enforce_draining_limit();
-    void forget_empty_generations();
-    void finish_stop_if_done();
-    unsigned count_workers(uint64_t generation, bool ready_only) const;
     void watch_signals();
 
     uv_loop_t* loop_;
     MasterOptions options_;
-    Config config_;  // of the serving generation
     ListenSockets listeners_;
     StatsSegment stats_;
     std::string executable_;
@@ -132,30 +115,18 @@ class Master {
     uint64_t started_unix_ms_;
 
     std::map<pid_t, std::unique_ptr<Worker>> workers_;
-    std::map<uint64_t, std::unique_ptr<Generation>> generations_;
-    uint64_t last_generation_ = 0;
-    uint64_t current_generation_ = 0;   // serving (0 until the first one is up)
-    uint64_t starting_generation_ = 0;  // being started by start-up or a reload (0 = none)
-    uint64_t starting_deadline_ms_ = 0;
-    unsigned target_workers_ = 1;
-
-    std::vector<ReloadDone> reload_waiters_;  // for the reload in progress
-    std::vector<ReloadDone> queued_waiters_;  // for the reload after it
-    bool reload_queued_ = false;
-    uint64_t reload_started_ms_ = 0;
-    uint64_t reloads_ok_ = 0;
-    uint64_t reloads_failed_ = 0;
+    std::map<uint64_t, UniqueFd> config_fds_;  // per generation: sealed memfd, config.serialize()
     control::ExitedTotals exited_;
-    std::string last_reload_error_;
-
-    unsigned consecutive_crashes_ = 0;
-    bool respawn_pending_ = false;
-    bool stopping_ = false;
-    bool fast_stop_ = false;
-    uint64_t stop_deadline_ms_ = 0;
-    int exit_code_ = 0;
+    uint64_t ping_sequence_ = 0;
     std::string last_status_;
 
+    // Handed over by a re-exec and taken by run(): the control listener and waiting clients.
+    bool resumed_ = false;  // until the reload this image continues has loaded the config
+    int adopted_control_fd_ = -1;
+    std::vector<int> adopted_waiter_fds_;
+
+    std::unique_ptr<Host> host_;
+    std::unique_ptr<Supervisor> supervisor_;
     UvHandle<uv_timer_t> tick_timer_;
     UvHandle<uv_timer_t> respawn_timer_;
     UvHandle<uv_timer_t> watchdog_timer_;

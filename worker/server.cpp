@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "common/log.hpp"
+#include "common/worker_message.hpp"
 #include "common/worker_protocol.hpp"
 #include "worker/session/http1_session.hpp"
 #include "worker/transport/plain_transport.hpp"
@@ -138,22 +139,44 @@ void Server::set_state(WorkerState st) {
 
 void Server::notify_master_ready() {
     if (!options_.ipc) return;
-    const auto& msg = worker_protocol::kMsgReady;
-    if (::send(options_.ipc.get(), msg.data(), msg.size(), MSG_NOSIGNAL) < 0)
-        log::error(sys_error("send", "ready message to the master", errno));
+    if (auto st = worker_message::send(options_.ipc.get(), worker_message::Type::ready); !st)
+        log::error(st.error());
 }
 
 void Server::on_ipc(uv_poll_t* h, int status, int events) noexcept {
     auto* s = static_cast<Server*>(h->data);
     if (!s) return;
-    char buf[64];
-    ssize_t n = status < 0 ? -1 : ::recv(s->options_.ipc.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && status >= 0 && (errno == EAGAIN || errno == EINTR) && !(events & UV_DISCONNECT))
-        return;
-    if (n > 0) return;  // The master sends nothing today; signals carry its commands.
+    bool gone = status < 0;
+    // Bounded, so a link that keeps failing cannot spin here; the poll is level-triggered.
+    for (int i = 0; i < 64 && !gone; ++i) {
+        auto got = worker_message::receive(s->options_.ipc.get());
+        if (!got) {
+            log::error(got.error());
+            continue;  // that datagram is consumed; read on
+        }
+        if (got->closed) gone = true;
+        if (!got->message) break;
+        s->on_master_message(*got->message);
+    }
+    if (!gone && !(events & UV_DISCONNECT)) return;
     // EOF: the master is gone. Finish what is in flight and exit rather than serve unsupervised.
     uv_poll_stop(h);
     s->begin_drain("the master process exited");
+}
+
+void Server::on_master_message(const worker_message::Message& m) {
+    using worker_message::Type;
+    switch (m.type) {
+        case Type::ping:
+            // The master's liveness check: answering proves this loop turns and the link works.
+            if (auto st = worker_message::send(options_.ipc.get(), Type::pong, m.payload); !st)
+                log::error(st.error());
+            return;
+        case Type::ready:
+        case Type::pong:
+            break;
+    }
+    log::warn("unexpected ", worker_message::type_name(m.type), " message from the master");
 }
 
 std::unique_ptr<http::RequestParser> Server::acquire_parser() {

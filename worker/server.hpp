@@ -13,6 +13,7 @@
 #include "common/config.hpp"
 #include "common/stats_segment.hpp"
 #include "common/unique_fd.hpp"
+#include "common/worker_message.hpp"
 #include "worker/accept_balancer.hpp"
 #include "worker/access_log.hpp"
 #include "worker/buffer_pool.hpp"
@@ -110,6 +111,7 @@ class Server final : private IoPoller::Driver {
     bool stop_requested() const override { return stopped_; }
     void end_of_batch() noexcept override;
     static void on_ipc(uv_poll_t* h, int status, int events) noexcept;
+    void on_master_message(const worker_message::Message& m);
 
     uv_loop_t* loop_;
     ServerOptions options_;

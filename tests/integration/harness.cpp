@@ -308,6 +308,12 @@ std::vector<std::string> MinidProcess::bad_log_lines() const {
     return bad;
 }
 
+std::string exe_of(pid_t pid) {
+    char buf[4096];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
     std::vector<pid_t> out;
     DIR* d = ::opendir("/proc");

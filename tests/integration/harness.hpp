@@ -121,6 +121,8 @@ std::vector<pid_t> children_of(pid_t pid);
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s,
                 std::chrono::milliseconds step = 20ms);
 bool process_alive(pid_t pid);
+// The target of /proc/PID/exe: the file a process runs (" (deleted)" once replaced); "" if gone.
+std::string exe_of(pid_t pid);
 
 // A config file with a free port, a temp docroot, access log to a file, control socket off.
 struct Site {
