@@ -32,8 +32,9 @@ struct Config {
     bool delayed_ack = true;
     // After an idle gap shorter than this, a worker polls for up to this long before it sleeps
     // again, sparing the client the cost of waking it; after a longer gap it sleeps at once.
-    // 0 = always sleep.
-    std::chrono::microseconds busy_poll{50};
+    // 0 = always sleep: the default, since polling costs CPU time an operator pays for (opt-in,
+    // see minid.conf(5)).
+    std::chrono::microseconds busy_poll{0};
     Millis graceful_timeout{30'000};        // drain bound on reload/stop
     Millis hang_timeout{10'000};            // a worker whose loop stalls this long is killed
     unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen

@@ -39,8 +39,9 @@ CONF
     echo "$dir/minid.conf"
 }
 
-# minid with busy_poll = 0: a worker always sleeps when idle, instead of polling briefly after
-# a short gap as it does by default (see minid.conf(5)). Not in the default list.
+# minid with an explicit busy_poll = 0: a worker always sleeps when idle. That is minid's default
+# since polling became opt-in (see minid.conf(5)); kept for older minid binaries. Not in the
+# default list.
 write_config_minid-nopoll() { MINID_EXTRA_SERVER="busy_poll = 0" write_config_minid "$@"; }
 
 # minid with delayed_ack = off: the kernel ACKs a new connection's first request on its own, as

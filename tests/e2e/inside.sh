@@ -163,7 +163,10 @@ check "a new generation of workers replaced the old one" \
 info "workers now $(oneline "$new_workers"); status: $(prop minid.service StatusText)"
 
 # --- CPU quota -------------------------------------------------------------------------------
-# Under CPUQuota= below one CPU per worker, workers must not poll: the master says so.
+# Under CPUQuota= below one CPU per worker, workers must not poll: the master says so. Polling is
+# opt-in (busy_poll = 0 by default), so turn it on first; the reloads below apply it.
+sed -i 's|^#busy_poll = .*|busy_poll = 50us|' /etc/minid/minid.conf
+check "busy_poll turned on in the config" grep -q '^busy_poll = 50us$' /etc/minid/minid.conf
 check "systemctl set-property --runtime minid.service CPUQuota=50%" \
 	systemctl set-property --runtime minid.service CPUQuota=50%
 cg=$(prop minid.service ControlGroup)
@@ -190,6 +193,8 @@ since=$(date '+%Y-%m-%d %H:%M:%S')
 check "reload without the quota" systemctl reload minid.service
 check "the journal says nothing about polling then" test -z \
 	"$(journalctl -u minid.service --since="$since" --no-pager | grep 'busy polling')"
+sed -i 's|^busy_poll = 50us$|#busy_poll = 0|' /etc/minid/minid.conf
+check "reload with polling off again" systemctl reload minid.service
 
 # --- upgrade: reinstalling runs postinst's reload path ---------------------------------------
 workers=$new_workers

@@ -732,8 +732,11 @@ TEST(ParseConfig, DelayedAckIsASwitchThatDefaultsToOn) {
     EXPECT_EQ(bad.error(), "t.conf:2: invalid delayed_ack 'maybe': expected 'on' or 'off'");
 }
 
-TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {
-    EXPECT_EQ(Config{}.busy_poll, 50us);
+TEST(ParseConfig, BusyPollIsOffByDefaultTakesMicrosecondsAndIsBounded) {
+    EXPECT_EQ(Config{}.busy_poll, 0us);
+    auto on = parse_config_text("[server]\nbusy_poll = 50us\n", "t.conf");
+    ASSERT_TRUE(on.ok()) << on.error();
+    EXPECT_EQ(on->busy_poll, 50us);
     auto off = parse_config_text("[server]\nbusy_poll = 0\n", "t.conf");
     ASSERT_TRUE(off.ok()) << off.error();
     EXPECT_EQ(off->busy_poll, 0us);
