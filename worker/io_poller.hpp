@@ -20,6 +20,9 @@ namespace minid {
 
 // The running-task count of a /proc/loadavg line ("0.52 0.58 0.59 3/187 12345" -> 3).
 std::optional<long> running_tasks_from_loadavg(std::string_view text);
+// The same, read from an open /proc/loadavg; nullopt (errno set if the read failed) when
+// unreadable.
+std::optional<long> read_running_tasks(int loadavg_fd);
 
 // Smooths samples of "more tasks runnable than CPUs" (one a millisecond at most): a kernel thread
 // that runs for a moment must not stop polling, a sibling or client that keeps queueing must.
@@ -66,7 +69,8 @@ class IoPoller {
 
     // `busy_poll`: after an idle gap shorter than this, poll for up to this long before
     // sleeping (Config::busy_poll); 0 = always sleep. `loadavg`: where the count of runnable
-    // tasks is read (tests point it at a file of their own).
+    // tasks is read (tests point it at a file of their own). With busy_poll on and `loadavg`
+    // unreadable, logs one warning and polls regardless of the count (sees_crowding() false).
     static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop,
                                                     std::chrono::microseconds busy_poll,
                                                     const char* loadavg = "/proc/loadavg");
@@ -89,6 +93,8 @@ class IoPoller {
     // Sleep whenever idle from now on (a draining worker: its traffic is winding down and the
     // next generation needs the CPU).
     void stop_polling() { busy_poll_ns_ = 0; }
+    // Whether polling stops while tasks queue for CPUs (busy_poll on and the count readable).
+    bool sees_crowding() const { return static_cast<bool>(loadavg_); }
 
   private:
     static constexpr int kBatch = 64;
@@ -98,6 +104,8 @@ class IoPoller {
     IoPoller(uv_loop_t* loop, std::chrono::microseconds busy_poll)
         : loop_(loop),
           busy_poll_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(busy_poll).count()) {}
+    // Opens `loadavg` for crowded() and checks that it holds a running-task count.
+    Status watch_crowding(const char* loadavg);
     Status control(int op, int fd, uint32_t events, Watcher* w);
     // Dispatches a fetched batch; true when libuv's fd was among the events.
     bool dispatch(int n);
