@@ -16,6 +16,7 @@
 #include "common/config_keys.hpp"
 #include "common/config_values.hpp"
 #include "common/unique_fd.hpp"
+#include "common/usable_cpus.hpp"
 
 namespace minid {
 namespace {
@@ -102,9 +103,7 @@ std::string default_root() {
 }
 
 unsigned Config::effective_workers() const {
-    if (workers != 0) return workers;
-    const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1u : static_cast<unsigned>(n);
+    return workers != 0 ? workers : usable_cpu_count();
 }
 
 std::string Config::serialize() const {

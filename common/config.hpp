@@ -23,7 +23,7 @@ struct Config {
     // [server]
     // "listen" may repeat; a file that sets it replaces this default list.
     std::vector<ListenAddress> listen{{ListenAddress::Kind::inet, "127.0.0.1", 8080}};
-    unsigned workers = 0;  // 0 = auto (number of online CPUs)
+    unsigned workers = 0;  // 0 = auto (one per CPU this process may use)
     // TCP_DEFER_ACCEPT on TCP listeners: a connection is handed to a worker when its first data
     // arrives (or after about this long); 0 = off.
     Millis defer_accept{1'000};
@@ -63,6 +63,7 @@ struct Config {
     // "" = embedded defaults. Serialized as `[meta] source_file`.
     std::string source_file;
 
+    // `workers`, or for auto the CPUs this process may run on (usable_cpus.hpp), at least 1.
     unsigned effective_workers() const;
     // Canonical INI text that parse_config_text() turns back into an equal Config. Exact for
     // every Config that passes validate_config() (which rejects strings INI cannot hold, such

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/usable_cpus.hpp"
 
 namespace minid {
 namespace {
@@ -67,15 +68,15 @@ Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
 }
 
 Status IoPoller::watch_crowding(const char* loadavg) {
-    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus < 1) return make_error(sys_error("sysconf(_SC_NPROCESSORS_ONLN)", errno));
     UniqueFd fd(::open(loadavg, O_RDONLY | O_CLOEXEC));
     if (!fd) return make_error(sys_error("open", loadavg, errno));
     errno = 0;
     if (!read_running_tasks(fd.get()))
         return make_error(errno != 0 ? sys_error("pread", loadavg, errno)
                                      : std::string(loadavg) + ": no running-task count in it");
-    cpus_ = cpus;
+    // The count is the machine's: compared with the CPUs this process may use, a worker confined
+    // to a few CPUs of a busy host polls less, never more, than it should.
+    cpus_ = usable_cpu_count();
     loadavg_ = std::move(fd);
     return {};
 }

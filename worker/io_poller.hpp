@@ -113,7 +113,7 @@ class IoPoller {
     int wait(int timeout_ms);
     // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
     int poll(int64_t start);
-    // Whether more tasks are runnable than there are CPUs, lately (the running count of
+    // Whether more tasks are runnable than this process has CPUs, lately (the running count of
     // /proc/loadavg, read at most once per kCrowdCheckNs, smoothed by CrowdScore).
     bool crowded(int64_t now);
 
@@ -127,7 +127,7 @@ class IoPoller {
     int polls_to_skip_ = 0;       // after polls that caught nothing (0, 1, 3, ... 63)
     int skipped_polls_ = 0;       // of those, skipped so far
     UniqueFd loadavg_;            // /proc/loadavg; unset if it cannot be read (then never crowded)
-    long cpus_ = 0;               // online CPUs
+    long cpus_ = 0;               // CPUs this process may run on (usable_cpus.hpp)
     int64_t crowd_checked_at_ = INT64_MIN / 2;
     CrowdScore crowd_score_;
     bool crowded_ = false;  // verdict after the last sample

@@ -3,6 +3,8 @@
 #include "common/config.hpp"
 
 #include "common/config_values.hpp"
+#include "common/usable_cpus.hpp"
+#include "tests/unit/common/one_cpu_child.hpp"
 
 #include <unistd.h>
 
@@ -667,12 +669,13 @@ TEST(LoadConfig, LoadedConfigRoundTripsThroughSerialize) {
     expect_round_trip(*c);
 }
 
-TEST(EffectiveWorkers, AutoMeansOnlineCpusAndAtLeastOne) {
+TEST(EffectiveWorkers, AutoMeansTheCpusThisProcessMayUseAndAtLeastOne) {
     Config c;
     c.workers = 0;
-    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    EXPECT_EQ(c.effective_workers(), static_cast<unsigned>(cpus < 1 ? 1 : cpus));
+    EXPECT_EQ(c.effective_workers(), usable_cpu_count());
     EXPECT_GE(c.effective_workers(), 1u);
+    // As under `taskset -c N minid`: one worker, however many CPUs the host has.
+    EXPECT_EQ(in_one_cpu_child([&] { return static_cast<int>(c.effective_workers()); }), 1);
     c.workers = 7;
     EXPECT_EQ(c.effective_workers(), 7u);
 }
