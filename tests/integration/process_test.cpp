@@ -63,6 +63,9 @@ TEST(Process, WorkersAutoCountsOnlyTheCpusMinidMayRunOn) {
     ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
     ASSERT_TRUE(started);
     ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    EXPECT_TRUE(eventually([&] {
+        return m.log().find("generation 1 is serving") != std::string::npos;
+    })) << m.log();
     EXPECT_NE(m.log().find("starting generation 1 with 1 worker(s)"), std::string::npos)
         << cpus << " CPUs allowed to the test, 1 to minid:\n"
         << m.log();
