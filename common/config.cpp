@@ -19,6 +19,7 @@
 #include "common/config_sites.hpp"
 #include "common/config_values.hpp"
 #include "common/unique_fd.hpp"
+#include "common/usable_cpus.hpp"
 
 namespace minid {
 namespace {
@@ -279,9 +280,7 @@ std::string default_root() {
 }
 
 unsigned Config::effective_workers() const {
-    if (workers != 0) return workers;
-    const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1u : static_cast<unsigned>(n);
+    return workers != 0 ? workers : usable_cpu_count();
 }
 
 const SiteSettings* Config::default_site() const {

@@ -41,7 +41,7 @@ struct Config {
     // [server]
     // "listen" may repeat; a file that sets it replaces this default list.
     std::vector<ListenAddress> listen{{ListenAddress::Kind::inet, "127.0.0.1", 8080}};
-    unsigned workers = 0;  // 0 = auto (number of online CPUs)
+    unsigned workers = 0;  // 0 = auto (one per CPU this process may use)
     // TCP_DEFER_ACCEPT on TCP listeners: a connection is handed to a worker when its first data
     // arrives (or after about this long); 0 = off.
     Millis defer_accept{1'000};
@@ -50,8 +50,9 @@ struct Config {
     bool delayed_ack = true;
     // After an idle gap shorter than this, a worker polls for up to this long before it sleeps
     // again, sparing the client the cost of waking it; after a longer gap it sleeps at once.
-    // 0 = always sleep.
-    std::chrono::microseconds busy_poll{50};
+    // 0 = always sleep: the default, since polling costs CPU time an operator pays for (opt-in,
+    // see minid.conf(5)).
+    std::chrono::microseconds busy_poll{0};
     Millis graceful_timeout{30'000};        // drain bound on reload/stop
     Millis hang_timeout{10'000};            // a worker whose loop stalls this long is killed
     unsigned max_draining_generations = 4;  // reloads beyond this kill the oldest draining gen
@@ -84,6 +85,7 @@ struct Config {
     // "" = embedded defaults. Serialized as `[meta] source_file`.
     std::string source_file;
 
+    // `workers`, or for auto the CPUs this process may run on (usable_cpus.hpp), at least 1.
     unsigned effective_workers() const;
     // Canonical INI text that parse_config_text() turns back into an equal Config. Exact for
     // every Config that passes validate_config() (which rejects strings INI cannot hold, such

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/usable_cpus.hpp"
 
 namespace minid {
 namespace {
@@ -37,6 +38,13 @@ std::optional<long> running_tasks_from_loadavg(std::string_view text) {
     return running;
 }
 
+std::optional<long> read_running_tasks(int loadavg_fd) {
+    char buf[128];
+    const ssize_t n = ::pread(loadavg_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return std::nullopt;
+    return running_tasks_from_loadavg(std::string_view(buf, static_cast<size_t>(n)));
+}
+
 Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
                                                    std::chrono::microseconds busy_poll,
                                                    const char* loadavg) {
@@ -48,20 +56,29 @@ Result<std::unique_ptr<IoPoller>> IoPoller::create(uv_loop_t* loop,
     ev.data.ptr = &uv_backend_tag;
     if (::epoll_ctl(p->epfd_.get(), EPOLL_CTL_ADD, uv_backend_fd(loop), &ev) != 0)
         return make_error(sys_error("epoll_ctl(ADD)", "libuv's epoll fd", errno));
-    if (busy_poll.count() > 0) {
-        p->cpus_ = ::sysconf(_SC_NPROCESSORS_ONLN);
-        if (p->cpus_ < 1)
-            log::warn(sys_error("sysconf(_SC_NPROCESSORS_ONLN)", "worker poller", errno),
-                      "; busy polling will not notice tasks waiting for a CPU");
-        else
-            p->loadavg_ = UniqueFd(::open(loadavg, O_RDONLY | O_CLOEXEC));
-        if (p->cpus_ >= 1 && !p->loadavg_)
-            log::warn(
-                sys_error("open", loadavg, errno),
-                "; busy polling will not notice tasks waiting for a CPU (is /proc restricted, "
-                "e.g. by ProcSubset=pid?)");
-    }
+    // Without the count a poller holds its CPU even while tasks queue for it: say so once, with
+    // what to do about it, instead of polling blindly in silence.
+    if (busy_poll.count() > 0)
+        if (auto st = p->watch_crowding(loadavg); !st)
+            log::warn("busy_poll is on, but ", st.error(),
+                      ": this worker will poll even while tasks queue for CPUs. Under systemd, "
+                      "minid.service's ProcSubset=pid hides /proc/loadavg: add ProcSubset=all in "
+                      "a drop-in (see busy_poll in minid.conf(5))");
     return p;
+}
+
+Status IoPoller::watch_crowding(const char* loadavg) {
+    UniqueFd fd(::open(loadavg, O_RDONLY | O_CLOEXEC));
+    if (!fd) return make_error(sys_error("open", loadavg, errno));
+    errno = 0;
+    if (!read_running_tasks(fd.get()))
+        return make_error(errno != 0 ? sys_error("pread", loadavg, errno)
+                                     : std::string(loadavg) + ": no running-task count in it");
+    // The count is the machine's: compared with the CPUs this process may use, a worker confined
+    // to a few CPUs of a busy host polls less, never more, than it should.
+    cpus_ = usable_cpu_count();
+    loadavg_ = std::move(fd);
+    return {};
 }
 
 Status IoPoller::add(int fd, uint32_t events, Watcher* w) {
@@ -183,11 +200,7 @@ int IoPoller::poll(int64_t start) {
 bool IoPoller::crowded(int64_t now) {
     if (!loadavg_ || now - crowd_checked_at_ < kCrowdCheckNs) return crowded_;
     crowd_checked_at_ = now;
-    char buf[128];
-    const ssize_t n = ::pread(loadavg_.get(), buf, sizeof buf - 1, 0);
-    const auto running =
-        n > 0 ? running_tasks_from_loadavg(std::string_view(buf, static_cast<size_t>(n)))
-              : std::nullopt;
+    const auto running = read_running_tasks(loadavg_.get());
     if (!running) return crowded_;
     return crowded_ = crowd_score_.add(*running > cpus_);
 }

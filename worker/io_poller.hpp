@@ -21,6 +21,9 @@ namespace minid {
 
 // The running-task count of a /proc/loadavg line ("0.52 0.58 0.59 3/187 12345" -> 3).
 std::optional<long> running_tasks_from_loadavg(std::string_view text);
+// The same, read from an open /proc/loadavg; nullopt (errno set if the read failed) when
+// unreadable.
+std::optional<long> read_running_tasks(int loadavg_fd);
 
 // Smooths samples of "more tasks runnable than CPUs" (one a millisecond at most): a kernel thread
 // that runs for a moment must not stop polling, a sibling or client that keeps queueing must.
@@ -67,7 +70,8 @@ class IoPoller {
 
     // `busy_poll`: after an idle gap shorter than this, poll for up to this long before
     // sleeping (Config::busy_poll); 0 = always sleep. `loadavg`: where the count of runnable
-    // tasks is read (tests point it at a file of their own).
+    // tasks is read (tests point it at a file of their own). With busy_poll on and `loadavg`
+    // unreadable, logs one warning and polls regardless of the count (sees_crowding() false).
     static Result<std::unique_ptr<IoPoller>> create(uv_loop_t* loop,
                                                     std::chrono::microseconds busy_poll,
                                                     const char* loadavg = "/proc/loadavg");
@@ -95,6 +99,8 @@ class IoPoller {
     // Sleep whenever idle from now on (a draining worker: its traffic is winding down and the
     // next generation needs the CPU).
     void stop_polling() { busy_poll_ns_ = 0; }
+    // Whether polling stops while tasks queue for CPUs (busy_poll on and the count readable).
+    bool sees_crowding() const { return static_cast<bool>(loadavg_); }
 
   private:
     static constexpr int kBatch = 64;
@@ -104,6 +110,8 @@ class IoPoller {
     IoPoller(uv_loop_t* loop, std::chrono::microseconds busy_poll)
         : loop_(loop),
           busy_poll_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(busy_poll).count()) {}
+    // Opens `loadavg` for crowded() and checks that it holds a running-task count.
+    Status watch_crowding(const char* loadavg);
     Status control(int op, int fd, uint32_t events, Watcher* w);
     // Dispatches a fetched batch; true when libuv's fd was among the events.
     bool dispatch(int n);
@@ -113,7 +121,7 @@ class IoPoller {
     int wait(int timeout_ms);
     // Polls with epoll_wait(0) from `start` for up to busy_poll; the events caught, or 0.
     int poll(int64_t start);
-    // Whether more tasks are runnable than there are CPUs, lately (the running count of
+    // Whether more tasks are runnable than this process has CPUs, lately (the running count of
     // /proc/loadavg, read at most once per kCrowdCheckNs, smoothed by CrowdScore).
     bool crowded(int64_t now);
 
@@ -129,7 +137,7 @@ class IoPoller {
     int polls_to_skip_ = 0;       // after polls that caught nothing (0, 1, 3, ... 63)
     int skipped_polls_ = 0;       // of those, skipped so far
     UniqueFd loadavg_;            // /proc/loadavg; unset if it cannot be read (then never crowded)
-    long cpus_ = 0;               // online CPUs
+    long cpus_ = 0;               // CPUs this process may run on (usable_cpus.hpp)
     int64_t crowd_checked_at_ = INT64_MIN / 2;
     CrowdScore crowd_score_;
     bool crowded_ = false;  // verdict after the last sample

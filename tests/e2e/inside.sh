@@ -163,7 +163,22 @@ check "a new generation of workers replaced the old one" \
 info "workers now $(oneline "$new_workers"); status: $(prop minid.service StatusText)"
 
 # --- CPU quota -------------------------------------------------------------------------------
-# Under CPUQuota= below one CPU per worker, workers must not poll: the master says so.
+# Under CPUQuota= below one CPU per worker, workers must not poll: the master says so. Polling is
+# opt-in (busy_poll = 0 by default), so turn it on first as minid.conf(5) tells an operator to:
+# busy_poll in the config, and /proc/loadavg (hidden by the unit's ProcSubset=pid) back through a
+# drop-in with ProcSubset=all, which takes a restart. The warnings check below the broken-config
+# section proves that the workers could then read it (they warn when they cannot).
+check "minid.service hides /proc/loadavg (ProcSubset=pid)" \
+	test "$(prop minid.service ProcSubset)" = pid
+poll_dropin=/etc/systemd/system/minid.service.d/busy-poll.conf
+mkdir -p "$(dirname "$poll_dropin")"
+printf '[Service]\nProcSubset=all\n' >"$poll_dropin"
+sed -i 's|^#busy_poll = .*|busy_poll = 50us|' /etc/minid/minid.conf
+check "busy_poll turned on in the config" grep -q '^busy_poll = 50us$' /etc/minid/minid.conf
+systemctl daemon-reload
+check "restart with busy polling on and ProcSubset=all" systemctl restart minid.service
+check "ProcSubset=all from the drop-in" test "$(prop minid.service ProcSubset)" = all
+check "serving with busy polling on" test "$(get http://127.0.0.1/)" = 200
 check "systemctl set-property --runtime minid.service CPUQuota=50%" \
 	systemctl set-property --runtime minid.service CPUQuota=50%
 cg=$(prop minid.service ControlGroup)
@@ -190,6 +205,13 @@ since=$(date '+%Y-%m-%d %H:%M:%S')
 check "reload without the quota" systemctl reload minid.service
 check "the journal says nothing about polling then" test -z \
 	"$(journalctl -u minid.service --since="$since" --no-pager | grep 'busy polling')"
+sed -i 's|^busy_poll = 50us$|#busy_poll = 0|' /etc/minid/minid.conf
+rm -f "$poll_dropin"
+systemctl daemon-reload
+check "restart with polling off and the shipped sandbox again" systemctl restart minid.service
+check "serving after the restart" test "$(get http://127.0.0.1/)" = 200
+main_pid=$(prop minid.service MainPID)
+new_workers=$(worker_pids)
 
 # --- upgrade: reinstalling runs postinst's reload path ---------------------------------------
 workers=$new_workers

@@ -91,7 +91,7 @@ TEST(CpuQuota, BusyPollingIsOffForAGenerationWithLessThanOneCpuPerWorker) {
     auto cg = QuotaCgroup::create(why_not);
     if (!cg) GTEST_SKIP() << why_not;
 
-    Site site("", "", 2);
+    Site site("busy_poll = 50us\n", "", 2);  // polling is opt-in
     MinidProcess m;
     ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
     ASSERT_TRUE(m.wait_serving(site.port)) << m.log();

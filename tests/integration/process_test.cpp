@@ -1,6 +1,8 @@
-// The master/worker process model: worker count, replacement of a killed worker, start-up from
-// the command line alone, config checking, and socket activation via systemd-socket-activate.
+// The master/worker process model: worker count (`workers = auto` under a CPU affinity),
+// replacement of a killed worker, start-up from the command line alone, config checking, and
+// socket activation via systemd-socket-activate.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -34,6 +36,42 @@ TEST(Process, StartsWorkersAndReplacesAKilledOne) {
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << m.log();
     EXPECT_NE(m.log().find("killed by signal"), std::string::npos);
     EXPECT_TRUE(m.bad_log_lines().empty()) << m.log();
+}
+
+// The CPUs this thread may run on (the test binary's main thread; children inherit it).
+int allowed_cpus(cpu_set_t* set) {
+    CPU_ZERO(set);
+    return ::sched_getaffinity(0, sizeof *set, set) == 0 ? CPU_COUNT(set) : -1;
+}
+
+TEST(Process, WorkersAutoCountsOnlyTheCpusMinidMayRunOn) {
+    cpu_set_t saved;
+    const int cpus = allowed_cpus(&saved);
+    ASSERT_GE(cpus, 1);
+    if (cpus < 2) GTEST_SKIP() << "one CPU here: a restriction to one would change nothing";
+    int first = 0;
+    while (!CPU_ISSET(first, &saved)) ++first;
+
+    // As `taskset -c N minid --workers auto`: the master and its workers inherit the affinity.
+    Site site("", "", 1);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+    MinidProcess m;
+    const bool started = m.start({"-c", site.config_path, "--workers", "auto"}, site.log_path);
+    ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
+    ASSERT_TRUE(started);
+    ASSERT_TRUE(m.wait_serving(site.port)) << m.log();
+    EXPECT_TRUE(eventually([&] {
+        return m.log().find("generation 1 is serving") != std::string::npos;
+    })) << m.log();
+    EXPECT_NE(m.log().find("starting generation 1 with 1 worker(s)"), std::string::npos)
+        << cpus << " CPUs allowed to the test, 1 to minid:\n"
+        << m.log();
+    EXPECT_EQ(children_of(m.pid()).size(), 1u) << m.log();
+    m.signal(SIGTERM);
+    EXPECT_EQ(m.wait_exit(), 0);
 }
 
 TEST(Process, CommandLineAloneServesTheSampleSite) {

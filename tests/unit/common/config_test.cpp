@@ -3,7 +3,9 @@
 #include "common/config.hpp"
 
 #include "common/config_values.hpp"
+#include "common/usable_cpus.hpp"
 #include "tests/unit/common/config_fixture.hpp"
+#include "tests/unit/common/one_cpu_child.hpp"
 
 #include <unistd.h>
 
@@ -639,12 +641,13 @@ TEST(LoadConfig, LoadedConfigRoundTripsThroughSerialize) {
     expect_round_trip(*c);
 }
 
-TEST(EffectiveWorkers, AutoMeansOnlineCpusAndAtLeastOne) {
+TEST(EffectiveWorkers, AutoMeansTheCpusThisProcessMayUseAndAtLeastOne) {
     Config c;
     c.workers = 0;
-    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    EXPECT_EQ(c.effective_workers(), static_cast<unsigned>(cpus < 1 ? 1 : cpus));
+    EXPECT_EQ(c.effective_workers(), usable_cpu_count());
     EXPECT_GE(c.effective_workers(), 1u);
+    // As under `taskset -c N minid`: one worker, however many CPUs the host has.
+    EXPECT_EQ(in_one_cpu_child([&] { return static_cast<int>(c.effective_workers()); }), 1);
     c.workers = 7;
     EXPECT_EQ(c.effective_workers(), 7u);
 }
@@ -704,8 +707,11 @@ TEST(ParseConfig, DelayedAckIsASwitchThatDefaultsToOn) {
     EXPECT_EQ(bad.error(), "t.conf:2: invalid delayed_ack 'maybe': expected 'on' or 'off'");
 }
 
-TEST(ParseConfig, BusyPollTakesMicrosecondsZeroForOffAndIsBounded) {
-    EXPECT_EQ(Config{}.busy_poll, 50us);
+TEST(ParseConfig, BusyPollIsOffByDefaultTakesMicrosecondsAndIsBounded) {
+    EXPECT_EQ(Config{}.busy_poll, 0us);
+    auto on = parse_config_text("[server]\nbusy_poll = 50us\n", "t.conf");
+    ASSERT_TRUE(on.ok()) << on.error();
+    EXPECT_EQ(on->busy_poll, 50us);
     auto off = parse_config_text("[server]\nbusy_poll = 0\n", "t.conf");
     ASSERT_TRUE(off.ok()) << off.error();
     EXPECT_EQ(off->busy_poll, 0us);

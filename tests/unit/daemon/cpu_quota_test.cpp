@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/common/fake_cgroup_mounts.hpp"
 #include "tests/unit/worker/http/temp_tree.hpp"
 
 namespace minid {
@@ -29,32 +30,25 @@ TEST(CfsQuota, IsQuotaOverPeriodOrNoLimit) {
     EXPECT_FALSE(parse_cfs_quota("x", "100000"));
 }
 
-std::string v2_mount(const TempTree& t, const std::string& root = "/") {
-    return "24 1 0:22 / /proc rw - proc proc rw\n"
-           "30 23 0:26 " +
-           root + " " + t.path("cg") +
-           " rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-}
-
 TEST(FindCpuQuota, V2TakesTheTightestOfTheCgroupAndItsAncestors) {
     TempTree t;
     // The mount point counts too: in a container it is the container's own cgroup.
     t.write("cg/cpu.max", "10000 100000\n");
     t.write("cg/system.slice/cpu.max", "150000 100000\n");
     t.write("cg/system.slice/minid.service/cpu.max", "max 100000\n");
-    auto q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mount(t));
+    auto q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mountinfo(t));
     ASSERT_TRUE(q);
     EXPECT_DOUBLE_EQ(q->cpus, 0.1);
     EXPECT_EQ(q->source, t.path("cg/cpu.max"));
 
     t.write("cg/cpu.max", "max 100000\n");
-    q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mount(t));
+    q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mountinfo(t));
     ASSERT_TRUE(q) << "the slice's limit applies to the service in it";
     EXPECT_DOUBLE_EQ(q->cpus, 1.5);
     EXPECT_EQ(q->source, t.path("cg/system.slice/cpu.max"));
 
     t.write("cg/system.slice/minid.service/cpu.max", "50000 100000\n");
-    q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mount(t));
+    q = find_cpu_quota("0::/system.slice/minid.service\n", v2_mountinfo(t));
     ASSERT_TRUE(q);
     EXPECT_DOUBLE_EQ(q->cpus, 0.5);
     EXPECT_EQ(q->source, t.path("cg/system.slice/minid.service/cpu.max"));
@@ -63,31 +57,28 @@ TEST(FindCpuQuota, V2TakesTheTightestOfTheCgroupAndItsAncestors) {
 TEST(FindCpuQuota, V2WithoutALimitOrWithoutTheCpuControllerIsNone) {
     TempTree t;
     t.mkdir("cg/system.slice/minid.service");  // no cpu.max: the controller is not enabled
-    EXPECT_FALSE(find_cpu_quota("0::/system.slice/minid.service\n", v2_mount(t)));
+    EXPECT_FALSE(find_cpu_quota("0::/system.slice/minid.service\n", v2_mountinfo(t)));
     t.write("cg/system.slice/cpu.max", "max 100000\n");
-    EXPECT_FALSE(find_cpu_quota("0::/system.slice/minid.service\n", v2_mount(t)));
+    EXPECT_FALSE(find_cpu_quota("0::/system.slice/minid.service\n", v2_mountinfo(t)));
 }
 
 TEST(FindCpuQuota, V2MountOfASubtreeMapsThePath) {
     // A container's cgroup mount shows only its own part of the host's tree.
     TempTree t;
     t.write("cg/inner/cpu.max", "20000 100000\n");
-    auto q = find_cpu_quota("0::/machine/box/inner\n", v2_mount(t, "/machine/box"));
+    auto q = find_cpu_quota("0::/machine/box/inner\n", v2_mountinfo(t, "/machine/box"));
     ASSERT_TRUE(q);
     EXPECT_DOUBLE_EQ(q->cpus, 0.2);
     EXPECT_EQ(q->source, t.path("cg/inner/cpu.max"));
-    EXPECT_FALSE(find_cpu_quota("0::/elsewhere/inner\n", v2_mount(t, "/machine/box")))
+    EXPECT_FALSE(find_cpu_quota("0::/elsewhere/inner\n", v2_mountinfo(t, "/machine/box")))
         << "a cgroup the mount does not show";
-    EXPECT_FALSE(find_cpu_quota("0::/../../host\n", v2_mount(t)))
+    EXPECT_FALSE(find_cpu_quota("0::/../../host\n", v2_mountinfo(t)))
         << "a cgroup outside the namespace";
 }
 
 TEST(FindCpuQuota, V1UsesTheHierarchyWithTheCpuController) {
     TempTree t;
-    const std::string mountinfo = "33 31 0:30 / " + t.path("cpuset") +
-                                  " rw - cgroup cgroup rw,cpuset\n"
-                                  "32 31 0:29 / " +
-                                  t.path("cpu,cpuacct") + " rw - cgroup cgroup rw,cpu,cpuacct\n";
+    const std::string mountinfo = v1_mountinfo(t, {"cpuset", "cpu,cpuacct"});
     // cpuset is listed first and carries a look-alike file: only the cpu hierarchy counts.
     t.write("cpuset/x/cpu.cfs_quota_us", "1000\n");
     t.write("cpuset/x/cpu.cfs_period_us", "100000\n");

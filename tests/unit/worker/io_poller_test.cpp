@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -288,6 +289,55 @@ TEST_F(IoPollerTest, DoesNotPollWhileMoreTasksAreRunnableThanCpus) {
     cpu_ms_for_events(*poller_, std::vector<std::chrono::milliseconds>(15, 2ms));
     const double alone = cpu_ms_for_events(*poller_, {2ms, 150ms});
     EXPECT_GT(alone, 10.0) << "did not poll again once the CPUs were free";
+}
+
+// What IoPoller::create logs on stderr for a busy_poll and a loadavg path; the poller in `out`.
+std::string create_log(uv_loop_t* loop, std::chrono::microseconds busy_poll, const char* loadavg,
+                       std::unique_ptr<IoPoller>& out) {
+    ::testing::internal::CaptureStderr();
+    auto p = IoPoller::create(loop, busy_poll, loadavg);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(p.ok()) << p.error();
+    if (p.ok()) out = std::move(p).value();
+    return log;
+}
+
+size_t count_lines(const std::string& text) {
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST_F(IoPollerTest, WarnsOnceWhenPollingCannotReadTheRunnableTaskCount) {
+    // As under minid.service's ProcSubset=pid: the file is not there.
+    const std::string missing = std::string(loadavg_.path()) + "-missing";
+    std::unique_ptr<IoPoller> p;
+    std::string log = create_log(&loop_, kWindow, missing.c_str(), p);
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->sees_crowding());
+    EXPECT_EQ(count_lines(log), 1u) << log;
+    EXPECT_NE(log.find("<4>"), std::string::npos) << log;
+    EXPECT_NE(log.find("busy_poll is on, but open(" + missing +
+                       ") failed: No such file or directory: this worker will poll even while "
+                       "tasks queue for CPUs"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("add ProcSubset=all in a drop-in"), std::string::npos) << log;
+
+    // A file that opens but holds no count is no better.
+    std::ofstream(loadavg_.path(), std::ios::trunc) << "garbage\n";
+    log = create_log(&loop_, kWindow, loadavg_.path(), p);
+    EXPECT_FALSE(p->sees_crowding());
+    EXPECT_NE(log.find(std::string(loadavg_.path()) + ": no running-task count in it"),
+              std::string::npos)
+        << log;
+}
+
+TEST_F(IoPollerTest, SaysNothingAboutTheTaskCountWhenItIsReadableOrPollingIsOff) {
+    std::unique_ptr<IoPoller> p;
+    EXPECT_EQ(create_log(&loop_, kWindow, loadavg_.path(), p), "");
+    EXPECT_TRUE(p->sees_crowding());
+    const std::string missing = std::string(loadavg_.path()) + "-missing";
+    EXPECT_EQ(create_log(&loop_, 0us, missing.c_str(), p), "");
+    EXPECT_FALSE(p->sees_crowding());
 }
 
 TEST(CrowdScore, AMomentaryCrowdIsIgnoredAndASustainedOneCounts) {
