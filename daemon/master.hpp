@@ -77,7 +77,6 @@ class Master {
     Info info() const;
     const StatsSegment& stats() const { return stats_; }
     const Config& config() const { return supervisor_->config(); }
-    uv_loop_t* loop() const { return loop_; }
 
   private:
     // What the master holds for one live worker; its supervision state is in Supervisor.
