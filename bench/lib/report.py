@@ -309,6 +309,8 @@ class Report:
         self.add("minid ÷ each server within the same round (hey: the same burst): median (range), rounds "
                  "minid won. CPU and p99: below 1 is better.\n")
         rows = []
+        # Servers measured by none of these loads (the posts' rows) get no line of dashes.
+        others = [o for o in others if any(paired_ratios(r, "minid", sp[0], sp[1], o) for sp in specs)]
         for o in others:
             cells = []
             for load, metric, _ in specs:
