@@ -41,26 +41,11 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 
 }  // namespace
 
-Status TlsContext::check_protocols(std::string_view protocols) {
-    int lo = 0;
-    int hi = 0;
-    for (std::string_view word : split_words(protocols)) {
-        const int v = version_of(word);
-        if (v == 0)
-            return make_error("unknown protocol '" + std::string(word) +
-                              "' (expected TLSv1.2 and/or TLSv1.3)");
-        lo = lo == 0 ? v : std::min(lo, v);
-        hi = std::max(hi, v);
-    }
-    if (lo == 0) return make_error("give TLSv1.2, TLSv1.3 or both");
-    return {};
-}
-
 Result<TlsContext> TlsContext::create(const TlsPolicy& policy,
                                       std::span<const TlsKeyPairText> pairs) {
     ssl_clear_errors();
-    if (Status st = check_protocols(policy.protocols); !st)
-        return make_error("invalid tls_protocols: " + st.error());
+    if (auto why = tls_protocols_problem(policy.protocols))
+        return make_error("invalid tls_protocols: " + *why);
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) return make_error(ssl_error_text("SSL_CTX_new"));
     SSL_CTX* c = ctx.get();

@@ -22,9 +22,6 @@ struct TlsPolicy {
 
 class TlsContext {
   public:
-    // Validates `protocols`: TLSv1.2, TLSv1.3 or both, space-separated; the error says
-    // what is allowed.
-    static Status check_protocols(std::string_view protocols);
     // An error names the file at fault ("FILE: reason") or the policy key.
     static Result<TlsContext> create(const TlsPolicy& policy,
                                      std::span<const TlsKeyPairText> pairs);

@@ -111,7 +111,8 @@ TEST(TlsContext, PolicyErrorsNameTheKey) {
     TlsKeyPairText one[] = {text_of(make_self_signed())};
     auto bad_proto = TlsContext::create({"TLSv1.1", "ECDHE-ECDSA-AES128-GCM-SHA256"}, one);
     ASSERT_FALSE(bad_proto.ok());
-    EXPECT_EQ(bad_proto.error().rfind("invalid tls_protocols: unknown protocol 'TLSv1.1'", 0), 0u);
+    EXPECT_EQ(bad_proto.error().rfind("invalid tls_protocols: unknown protocol 'TLSv1.1'", 0), 0u)
+        << bad_proto.error();
     auto bad_ciphers = TlsContext::create({"TLSv1.2", "NO-SUCH-CIPHER"}, one);
     ASSERT_FALSE(bad_ciphers.ok());
     EXPECT_EQ(bad_ciphers.error().rfind("invalid tls_ciphers 'NO-SUCH-CIPHER'", 0), 0u);
