@@ -155,7 +155,12 @@ void Http1Session::refresh_deadline() {
     const Config& cfg = server_.config();
     switch (state_) {
         case State::reading_head:
-            if (idle()) {
+            if (tls_ && !tls_->handshake_done()) {
+                // header_timeout covers the TLS handshake: a new connection's first request
+                // (handshake included) must arrive within it.
+                deadline_ms_ =
+                    last_activity_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
+            } else if (idle()) {
                 deadline_ms_ =
                     last_activity_ms_ + static_cast<uint64_t>(cfg.keepalive_timeout.count());
                 if (server_.draining())
@@ -355,7 +360,8 @@ void Http1Session::begin_exchange() {
     body_done_ = false;
     state_ = State::reading_body;
     http::Exchange& ex = *exchange_;
-    server_.handler_for(req).handle(ex);
+    hsts_ = {};
+    server_.handler_for(req, tls_, &hsts_).handle(ex);
     // A handler that answers later keeps the request past this call: it gets its own copy.
     if (exchange_.get() == &ex && !ex.responded()) ex.own_request();
 }
@@ -447,6 +453,7 @@ void Http1Session::start_response() {
     const auto persistence = !keep                    ? http::Http1Persistence::close
                              : req.version_minor == 0 ? http::Http1Persistence::keep_announce
                                                       : http::Http1Persistence::keep;
+    if (!hsts_.empty()) r.head.field("Strict-Transport-Security", hsts_);
     std::string& head = server_.scratch_head();
     http::write_http1_head(r, persistence, chunked, head);
     state_ = State::writing;

@@ -34,7 +34,7 @@ std::string peer_of(int fd) {
 
 }  // namespace
 
-std::unique_ptr<TlsTransport> TlsTransport::create(UniqueFd fd, SSL_CTX* ctx, IoPoller& poller,
+std::unique_ptr<TlsTransport> TlsTransport::create(UniqueFd& fd, SSL_CTX* ctx, IoPoller& poller,
                                                    IoPoller::Watcher& watcher) {
     ssl_clear_errors();
     SslPtr ssl(SSL_new(ctx));

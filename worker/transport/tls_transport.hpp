@@ -26,7 +26,8 @@ class TlsTransport final : public Transport {
 
     // A server-side TLS connection on `fd` with `ctx`'s settings (SNI may switch the context);
     // null (logged) if OpenSSL cannot allocate it.
-    static std::unique_ptr<TlsTransport> create(UniqueFd fd, SSL_CTX* ctx, IoPoller& poller,
+    // `fd` is taken only on success.
+    static std::unique_ptr<TlsTransport> create(UniqueFd& fd, SSL_CTX* ctx, IoPoller& poller,
                                                 IoPoller::Watcher& watcher);
     ~TlsTransport() override;
 

@@ -61,7 +61,8 @@ class TlsTransportTest : public ::testing::Test {
         ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
         server_fd_ = fds[0];
         client_fd_.reset(fds[1]);
-        server_ = TlsTransport::create(UniqueFd(fds[0]), server_ctx_->get(), *poller_, watcher_);
+        UniqueFd sfd(fds[0]);
+        server_ = TlsTransport::create(sfd, server_ctx_->get(), *poller_, watcher_);
         ASSERT_TRUE(server_);
         client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
         ASSERT_TRUE(client_ctx_);
