@@ -292,6 +292,12 @@ void Http1Session::on_readable() {
             break;
         }
         if (r.kind != IoResult::Kind::done) {
+            if (r.kind == IoResult::Kind::failed && r.error == EPROTO) {
+                // TLS refused the peer's bytes (garbage, plain HTTP, an old version): its alert
+                // goes out, then a FIN after the rest is read and dropped, not a reset.
+                begin_lingering_close();
+                return;
+            }
             if (r.kind == IoResult::Kind::failed && r.error != ECONNRESET)
                 log::debug(sys_error("read", "connection", r.error));
             // The client is done sending. Everything complete that it sent was answered (we

@@ -106,6 +106,7 @@ IoResult TlsTransport::failure(int rc, Op op) {
             return IoResult::failed(EPIPE);
         case SSL_ERROR_SYSCALL: {
             broken_ = true;
+            read_needs_ = EPOLLIN;  // a lingering close reads the raw socket from now on
             const int e = saved_errno != 0 ? saved_errno : (op == Op::read ? 0 : EPIPE);
             if (e == 0 && ERR_peek_error() == 0) return IoResult::eof();  // a bare FIN
             if (e != ECONNRESET && e != EPIPE) log_broken(op_name(op == Op::read), e);
@@ -116,13 +117,23 @@ IoResult TlsTransport::failure(int rc, Op op) {
             // SSL_ERROR_SSL: a protocol error (garbage, plain HTTP, an old version, a bad
             // record), already answered with an alert by OpenSSL where one applies.
             broken_ = true;
+            read_needs_ = EPOLLIN;
             log_broken(op_name(op == Op::read), EPROTO);
             return IoResult::failed(EPROTO);
     }
 }
 
 IoResult TlsTransport::read(char* buf, size_t len) {
-    if (!ssl_ || broken_) return IoResult::failed(EPIPE);
+    if (!ssl_) return IoResult::failed(EPIPE);
+    if (broken_) {
+        // After a fatal error only a lingering close reads: raw bytes, to be dropped.
+        const ssize_t n = ::recv(fd_.get(), buf, len, 0);
+        if (n > 0) return IoResult::done(static_cast<size_t>(n));
+        if (n == 0) return IoResult::eof();
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return IoResult::would_block();
+        return IoResult::failed(errno);
+    }
     size_t n = 0;
     if (SSL_read_ex(ssl_.get(), buf, len, &n) == 1) {
         burst_sent_ = 0;  // a new request: its response starts with small records again
