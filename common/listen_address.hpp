@@ -30,7 +30,7 @@ struct ListenAddress {
 inline constexpr std::string_view kTlsListenerName = "https";
 inline bool is_tls_listener_name(std::string_view name) {
     return name == kTlsListenerName ||
-           (name.size() > kTlsListenerName.size() && name.starts_with(kTlsListenerName) &&
+           (name.size() > kTlsListenerName.size() + 1 && name.starts_with(kTlsListenerName) &&
             name[kTlsListenerName.size()] == '=');
 }
 

@@ -179,6 +179,22 @@ TEST_F(Https, SniPicksTheSiteAndItsCertificateAndAMismatchedHostGets421) {
     EXPECT_NE(r.output.find("blog hello"), std::string::npos) << r.output;
 }
 
+TEST_F(Https, EcdsaAndRsaCertificatesSideBySideChosenByTheClient) {
+    ASSERT_TRUE(pki_.leaf("wwwrsa", "DNS:www.test", 30, true));
+    start(http_tls(site_.dir, "tls_certificate = " + site_.dir.file("wwwrsa.pem") +
+                                  "\ntls_key = " + site_.dir.file("wwwrsa.key") + "\n"));
+    const std::string connect = "openssl s_client -connect 127.0.0.1:" + std::to_string(tls_port_) +
+                                " -servername www.test ";
+    auto serial = [&](const std::string& opts) {
+        const auto r =
+            run_command(connect + opts + " </dev/null 2>/dev/null | openssl x509 -noout -serial");
+        return r.output;
+    };
+    EXPECT_EQ(serial(""), "serial=0A\n") << "ECDSA for a client that takes both";
+    EXPECT_EQ(serial("-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"), "serial=1E\n");
+    EXPECT_EQ(serial("-tls1_3 -sigalgs rsa_pss_rsae_sha256"), "serial=1E\n");
+}
+
 TEST_F(Https, Tls12And13WorkOlderVersionsAreRefused) {
     start(http_tls(site_.dir));
     const std::string connect = "openssl s_client -connect 127.0.0.1:" + std::to_string(tls_port_) +
