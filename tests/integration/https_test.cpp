@@ -323,6 +323,22 @@ TEST_F(Https, ReloadWithBrokenCertificatesFailsTruthfullyAndANewOneIsServed) {
         << served_serial(tls_port_, "www.test");
 }
 
+TEST_F(Https, SystemdSocketNamedHttpsSpeaksTls) {
+    // As minid.socket and minid-https.socket pass them: no listen_tls in the file.
+    site_.write_config("", http_tls(site_.dir), 1);
+    const std::string plain = "127.0.0.1:" + std::to_string(site_.port);
+    const std::string tls = "127.0.0.1:" + std::to_string(tls_port_);
+    ASSERT_TRUE(m_.start(
+        {"-l", plain, "-l", tls, "--fdname=http:https", MINID_BINARY, "-c", site_.config_path},
+        site_.log_path, {}, "/usr/bin/systemd-socket-activate"));
+    ASSERT_TRUE(m_.wait_serving(site_.port)) << m_.log();
+    EXPECT_EQ(served_serial(tls_port_, "www.test"), "0A") << m_.log();
+    const auto r = curl_https(site_.dir, tls_port_, "www.test", "/hello.txt");
+    EXPECT_NE(r.output.find("Hello, world!"), std::string::npos) << r.output;
+    EXPECT_NE(m_.log().find("listening on " + tls + " (from systemd)"), std::string::npos)
+        << m_.log();
+}
+
 TEST_F(Https, CheckConfigReadsTheCertificates) {
     site_.write_config(tls_config(tls_port_), http_tls(site_.dir), 1);
     auto r = run_command(std::string(MINID_BINARY) + " -t -c " + site_.config_path);
