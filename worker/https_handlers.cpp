@@ -4,6 +4,19 @@
 #include "worker/http/exchange.hpp"
 
 namespace minid {
+namespace {
+
+// The path and query of a target: itself in origin-form, what follows the authority in
+// absolute-form ("http://a.example/x?y" -> "/x?y"), else "/".
+std::string_view path_of(std::string_view target) {
+    if (target.starts_with('/')) return target;
+    const size_t scheme = target.find("://");
+    if (scheme == std::string_view::npos) return "/";
+    const size_t path = target.find('/', scheme + 3);
+    return path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+}
+
+}  // namespace
 
 void HttpsRedirectHandler::handle(http::Exchange& ex) {
     const http::Request& req = ex.request();
@@ -19,7 +32,7 @@ void HttpsRedirectHandler::handle(http::Exchange& ex) {
         location_ += ':';
         location_ += std::to_string(https_port_);
     }
-    location_ += req.target.starts_with('/') ? req.target : std::string_view("/");
+    location_ += path_of(req.target);
     http::Response& out = ex.response();
     out.reset(308);
     out.head.field("Location", location_);

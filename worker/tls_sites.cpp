@@ -1,6 +1,7 @@
 // TlsSites implementation: contexts from the bundle, and the SNI callback.
 #include "worker/tls_sites.hpp"
 
+#include "common/log.hpp"
 #include "worker/transport/tls_bundle.hpp"
 #include "worker/transport/tls_transport.hpp"
 
@@ -44,8 +45,10 @@ int TlsSites::on_servername(SSL* ssl, int*, void* arg) {
     if (TlsTransport* t = TlsTransport::of(ssl)) t->set_sni_site(static_cast<int>(index));
     // A site without a certificate of its own is answered with the default one.
     const auto& ctx = self->contexts_[index];
-    if (ctx && ctx->get() != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, ctx->get()) == nullptr)
+    if (ctx && ctx->get() != SSL_get_SSL_CTX(ssl) && SSL_set_SSL_CTX(ssl, ctx->get()) == nullptr) {
+        log::error(ssl_error_text("SSL_set_SSL_CTX for SNI " + std::string(name)));
         return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
     return SSL_TLSEXT_ERR_OK;
 }
 

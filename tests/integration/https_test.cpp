@@ -225,6 +225,15 @@ TEST_F(Https, RedirectHttpsAndHsts) {
     EXPECT_EQ(r->header("location"),
               "https://www.test:" + std::to_string(tls_port_) + "/hello.txt?a=1");
     EXPECT_FALSE(r->has("strict-transport-security")) << "never over plain HTTP";
+    // An absolute-form target keeps its path.
+    {
+        Client c(site_.port);
+        ASSERT_TRUE(c.send("GET http://www.test/a/b?c HTTP/1.1\r\nHost: www.test\r\n\r\n"));
+        const auto got = c.read_responses(1);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].header("location"),
+                  "https://www.test:" + std::to_string(tls_port_) + "/a/b?c");
+    }
     // ACME HTTP-01 challenges stay on plain HTTP.
     site_.dir.write("www/.well-known/acme-challenge/token", "proof");
     r = plain_get(site_.port, "/.well-known/acme-challenge/token", "www.test");
