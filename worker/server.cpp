@@ -12,7 +12,9 @@
 #include "common/worker_message.hpp"
 #include "common/worker_protocol.hpp"
 #include "worker/session/http1_session.hpp"
+#include "worker/tls_sites.hpp"
 #include "worker/transport/plain_transport.hpp"
+#include "worker/transport/tls_transport.hpp"
 
 namespace minid {
 namespace {

@@ -24,13 +24,13 @@
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
 #include "worker/router.hpp"
-#include "worker/tls_sites.hpp"
-#include "worker/transport/tls_transport.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
 
 class Http1Session;
+class TlsSites;
+class TlsTransport;
 
 struct ServerOptions {
     Config config;

@@ -12,6 +12,7 @@
 #include "common/log.hpp"
 #include "worker/http/http1_serializer.hpp"
 #include "worker/server.hpp"
+#include "worker/transport/tls_transport.hpp"
 
 namespace minid {
 namespace {

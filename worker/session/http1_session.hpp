@@ -14,12 +14,12 @@
 #include "worker/http/exchange.hpp"
 #include "worker/http/request_parser.hpp"
 #include "worker/io_poller.hpp"
-#include "worker/transport/tls_transport.hpp"
 #include "worker/transport/transport.hpp"
 
 namespace minid {
 
 class Server;
+class TlsTransport;
 
 class Http1Session final : public IoPoller::Watcher, private http::Exchange::Owner {
   public:
