@@ -136,7 +136,7 @@ IoResult TlsTransport::read(char* buf, size_t len) {
     }
     size_t n = 0;
     if (SSL_read_ex(ssl_.get(), buf, len, &n) == 1) {
-        burst_sent_ = 0;  // a new request: its response starts with small records again
+        burst_records_ = 0;  // a new request: its response starts with small records again
         if (read_needs_ != EPOLLIN) {
             read_needs_ = EPOLLIN;
             rewatch();
@@ -150,7 +150,7 @@ IoResult TlsTransport::write_record(const char* data, size_t len) {
     size_t n = 0;
     if (SSL_write_ex(ssl_.get(), data, len, &n) == 1) {
         pending_ = 0;
-        burst_sent_ += n;
+        ++burst_records_;
         if (write_needs_ != EPOLLOUT) {
             write_needs_ = EPOLLOUT;
             rewatch();

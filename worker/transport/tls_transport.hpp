@@ -7,6 +7,8 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "common/unique_fd.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/transport/socket_watch.hpp"
@@ -21,8 +23,9 @@ class TlsTransport final : public Transport {
     // client can decrypt the first bytes of a response without waiting for 16 KiB.
     static constexpr size_t kSmallRecord = 1400;
     static constexpr size_t kFullRecord = 16 * 1024;
-    // Bytes sent in small records after each request, before full records (h2o, Go: a ramp).
-    static constexpr uint64_t kSmallRecordBytes = 64 * 1024;
+    // After each request the records grow by kSmallRecord each (1400, 2800, ... as Go's do),
+    // up to kFullRecord from the 12th on: the first bytes go out at once, and a 64 KiB body
+    // takes 9 records instead of 47.
 
     // A server-side TLS connection on `fd` with `ctx`'s settings (SNI may switch the context);
     // null (logged) if OpenSSL cannot allocate it.
@@ -63,7 +66,7 @@ class TlsTransport final : public Transport {
     // Writes `len` bytes of `data` as (at most) one record; remembers a blocked length.
     IoResult write_record(const char* data, size_t len);
     size_t record_limit() const {
-        return burst_sent_ < kSmallRecordBytes ? kSmallRecord : kFullRecord;
+        return std::min(kFullRecord, kSmallRecord * (burst_records_ + 1));
     }
     // Re-registers when a blocked operation changed the readiness it needs.
     void rewatch();
@@ -76,8 +79,8 @@ class TlsTransport final : public Transport {
     IoPoller& poller_;
     IoPoller::Watcher& watcher_;
     SocketWatch watch_;
-    uint64_t burst_sent_ = 0;  // plaintext written since the last request came in
-    size_t pending_ = 0;       // length of a blocked SSL_write, to be retried with the same
+    size_t burst_records_ = 0;  // records written since the last request came in
+    size_t pending_ = 0;        // length of a blocked SSL_write, to be retried with the same
     int sni_site_ = -1;
     Want want_ = Want::nothing;
     // What a read or a write waits for: normally its own direction, the other one while

@@ -301,6 +301,10 @@ TEST_F(TlsTransportTest, LargeWriteRampsFromSmallRecordsAndSurvivesAFullSocket) 
     EXPECT_TRUE(received == body);
     ASSERT_FALSE(sizes.empty());
     EXPECT_EQ(sizes.front(), TlsTransport::kSmallRecord);
+    ASSERT_GT(sizes.size(), 12u);
+    for (size_t i = 0; i < 11; ++i)
+        EXPECT_EQ(sizes[i], TlsTransport::kSmallRecord * (i + 1)) << "record " << i;
+    EXPECT_EQ(sizes[11], TlsTransport::kFullRecord);
     EXPECT_EQ(sizes.back() <= TlsTransport::kFullRecord, true);
     EXPECT_EQ(sizes[sizes.size() / 2], TlsTransport::kFullRecord);
     // A new request starts the ramp again.
