@@ -110,11 +110,12 @@ std::string blog_site(const TempDir& dir, const std::string& extra = "") {
 // requests on one connection across a reload.
 class TlsClient {
   public:
-    TlsClient(uint16_t port, const std::string& ca, const std::string& sni) {
+    // `rcvbuf` > 0: a small receive window, so the server's writes block.
+    TlsClient(uint16_t port, const std::string& ca, const std::string& sni, int rcvbuf = 0) {
         ctx_ = SSL_CTX_new(TLS_client_method());
         SSL_CTX_load_verify_locations(ctx_, ca.c_str(), nullptr);
         SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-        fd_ = connect_tcp(port);
+        fd_ = connect_tcp(port, "127.0.0.1", rcvbuf);
         if (fd_ < 0) return;
         timeval tv{5, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -371,6 +372,35 @@ TEST_F(Https, ReloadDrainsTlsKeepAliveConnectionsWithCloseNotify) {
     clean = false;
     EXPECT_FALSE(idle.response(&clean));
     EXPECT_TRUE(clean) << "the idle connection ended without close_notify";
+}
+
+TEST_F(Https, PlaintextOpenSslAlreadyDecryptedIsServedWithoutAnEpollEvent) {
+    // Pipelined requests of 1000 bytes, 32768 bytes in all: exactly two 16 KiB records, whose
+    // boundary splits a request. The second record does not fit the input space left after the
+    // partial request, so OpenSSL keeps its last 384 bytes decrypted, with nothing left in the
+    // kernel: only has_buffered_input() can bring them in. The responses (256 KiB each, to a
+    // client with a small window) block, so the session stops reading between requests.
+    std::string file(256 * 1024, 'f');
+    site_.dir.write("www/f.bin", file);
+    start(http_tls(site_.dir));
+    TlsClient c(tls_port_, site_.dir.file("ca.pem"), "www.test", 16 * 1024);
+    ASSERT_TRUE(c.ok());
+    std::string burst;
+    int n = 0;
+    while (burst.size() < 32768) {
+        const std::string head =
+            "GET /f.bin?" + std::to_string(100 + n++) + " HTTP/1.1\r\nHost: www.test\r\nX-Pad: ";
+        const size_t room = std::min<size_t>(1000, 32768 - burst.size());
+        ASSERT_GT(room, head.size() + 4);
+        burst += head + std::string(room - head.size() - 4, 'p') + "\r\n\r\n";
+    }
+    ASSERT_EQ(burst.size(), 32768u);
+    ASSERT_TRUE(c.send(burst));
+    for (int i = 0; i < n; ++i) {
+        const auto r = c.response();
+        ASSERT_TRUE(r) << "response " << i << " of " << n << " never came\n" << m_.log();
+        EXPECT_EQ(r->body.size(), file.size());
+    }
 }
 
 TEST_F(Https, OneMebibyteFileIsByteExact) {
