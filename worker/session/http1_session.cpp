@@ -673,7 +673,8 @@ void Http1Session::after_response(bool close) {
         // half-close, the wait for the client's FIN and its read (what one-connection-per-request
         // clients pay for). Anything already received means it may send more: linger instead.
         // Unless the last read emptied the socket, one more look makes sure nothing came since.
-        if (socket_drained_ ||
+        // (A short TLS read only ended a record: TLS always looks.)
+        if ((socket_drained_ && !tls_) ||
             transport_->read(server_.scratch_buffer(), server_.scratch_size()).kind !=
                 IoResult::Kind::done) {
             close_now();
