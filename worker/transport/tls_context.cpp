@@ -73,6 +73,9 @@ Result<TlsContext> TlsContext::create(const TlsPolicy& policy,
     // read/write buffers (the 4 KiB idle budget).
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
+    // Read-ahead: one recv takes a record's header and body (and whatever follows) instead of
+    // two recvs per record; TlsTransport announces what OpenSSL holds (has_buffered_input).
+    SSL_CTX_set_read_ahead(c, 1);
     // No server-side session cache: it would be per worker; tickets carry the state instead.
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);

@@ -67,9 +67,11 @@ bool TlsTransport::handshake_done() const {
 }
 
 bool TlsTransport::has_buffered_input() const {
-    // Decrypted bytes of the current record only: with read-ahead off, OpenSSL never holds
-    // undecrypted bytes that the kernel will not announce again.
-    return ssl_ && SSL_pending(ssl_.get()) > 0;
+    // Decrypted bytes of the current record, or (read-ahead) bytes of further records OpenSSL
+    // took from the kernel, unless the last read found them to be an incomplete record: then
+    // only the kernel's next bytes can help, and epoll announces those.
+    if (!ssl_) return false;
+    return SSL_pending(ssl_.get()) > 0 || (!starved_ && SSL_has_pending(ssl_.get()) == 1);
 }
 
 void TlsTransport::log_broken(const char* what, int err) {
@@ -92,6 +94,7 @@ IoResult TlsTransport::failure(int rc, Op op) {
     switch (err) {
         case SSL_ERROR_WANT_READ:
         case SSL_ERROR_WANT_WRITE: {
+            if (op == Op::read && err == SSL_ERROR_WANT_READ) starved_ = true;
             const uint32_t now_needs = err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
             if (needs != now_needs) {
                 needs = now_needs;
@@ -137,6 +140,7 @@ IoResult TlsTransport::read(char* buf, size_t len) {
     size_t n = 0;
     if (SSL_read_ex(ssl_.get(), buf, len, &n) == 1) {
         burst_records_ = 0;  // a new request: its response starts with small records again
+        starved_ = false;
         if (read_needs_ != EPOLLIN) {
             read_needs_ = EPOLLIN;
             rewatch();

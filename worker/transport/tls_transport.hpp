@@ -91,6 +91,9 @@ class TlsTransport final : public Transport {
     bool broken_ = false;  // a fatal error: no close_notify may follow
     bool aborted_ = false;
     bool shut_ = false;  // close_notify sent
+    // The last read wanted more bytes from the kernel: what OpenSSL holds is an incomplete
+    // record, so has_buffered_input() must not send the session back to it (it would spin).
+    bool starved_ = false;
 };
 
 }  // namespace minid
