@@ -1,8 +1,8 @@
 // TlsTransport: TLS over a TCP socket, with OpenSSL reading and writing the socket itself. The
 // handshake runs inside the session's reads (a new connection waits for input anyway), a read
-// that needs to write (or a write that needs to read) watches the other readiness, plaintext
-// OpenSSL already decrypted is announced by has_buffered_input(), and the connection ends with
-// close_notify before the FIN.
+// that needs to write (or a write that needs to read) watches the other readiness, what OpenSSL
+// already took from the kernel (read-ahead) is announced by has_buffered_input(), and the
+// connection ends with close_notify before the FIN.
 #pragma once
 
 #include <sys/epoll.h>
@@ -28,8 +28,7 @@ class TlsTransport final : public Transport {
     // takes 9 records instead of 47.
 
     // A server-side TLS connection on `fd` with `ctx`'s settings (SNI may switch the context);
-    // null (logged) if OpenSSL cannot allocate it.
-    // `fd` is taken only on success.
+    // null (logged) if OpenSSL cannot allocate it; `fd` is taken only on success.
     static std::unique_ptr<TlsTransport> create(UniqueFd& fd, SSL_CTX* ctx, IoPoller& poller,
                                                 IoPoller::Watcher& watcher);
     ~TlsTransport() override;
