@@ -217,7 +217,8 @@ std::optional<std::string> root_problem(const std::string& root) {
 
 std::string unknown_key_message(std::string_view section, std::string_view key) {
     std::string m = "unknown key '" + std::string(key) + "' in [" + std::string(section) + "]";
-    if (const ConfigKey* k = closest_config_key(section, key)) {
+    const ConfigKey* k = closest_config_key(section, key);
+    if (k && (k->name == key || !find_site_key(key))) {
         m += " (did you mean '" + std::string(k->name) + "'";
         if (k->section != section) m += " in [" + std::string(k->section) + "]";
         m += "?)";
@@ -353,16 +354,48 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
     return config;
 }
 
+namespace {
+
+// The HTTPS rules: certificates and keys pair up, TLS listeners have a certificate to show.
+void tls_problems(const Config& config, std::vector<std::string>& errors) {
+    auto pairs = [&](const std::string& where, const std::vector<std::string>& certs,
+                     const std::vector<std::string>& keys) {
+        if (certs.size() == keys.size()) return;
+        errors.push_back(where + "tls_certificate and tls_key pair up in order: " +
+                         std::to_string(certs.size()) + " certificate(s) but " +
+                         std::to_string(keys.size()) + " key(s)");
+    };
+    pairs("[http] ", config.tls_certificate, config.tls_key);
+    for (const SiteSettings& s : config.sites)
+        pairs("[site " + s.name + "] ", s.tls_certificate, s.tls_key);
+    if (const SiteSettings* d = config.default_site(); d && !config.tls_certificate.empty())
+        errors.push_back("tls_certificate in [http] is not used: [site " + d->name +
+                         "] is the default site; set it there");
+    if (!config.listen_tls.empty() && config.default_tls_certificate().empty())
+        errors.push_back(
+            "listen_tls needs a certificate for the default site (the one clients without SNI "
+            "or with an unknown name get): set tls_certificate and tls_key in [http] or in the "
+            "default [site]");
+}
+
+}  // namespace
+
 Status validate_config(const Config& config) {
     std::vector<std::string> errors;
-    if (config.listen.empty())
-        errors.push_back("no listen address: set listen in [server] or use --listen");
-    for (size_t i = 0; i < config.listen.size(); ++i) {
-        const auto& a = config.listen[i];
-        if (std::find(config.listen.begin(), config.listen.begin() + static_cast<long>(i), a) !=
-            config.listen.begin() + static_cast<long>(i))
-            errors.push_back("duplicate listen address " + a.to_string());
-    }
+    if (config.listen.empty() && config.listen_tls.empty())
+        errors.push_back(
+            "no listen address: set listen or listen_tls in [server], or use --listen");
+    std::vector<ListenAddress> seen;
+    auto check_list = [&](const std::vector<ListenAddress>& list, const char* what) {
+        for (const ListenAddress& a : list) {
+            if (std::find(seen.begin(), seen.end(), a) != seen.end())
+                errors.push_back(std::string("duplicate ") + what + " address " + a.to_string());
+            seen.push_back(a);
+        }
+    };
+    check_list(config.listen, "listen");
+    check_list(config.listen_tls, "listen_tls");
+    tls_problems(config, errors);
     for (const ConfigKey& k : config_keys()) {
         if (k.check) {
             if (auto e = k.check(k, config)) errors.push_back(*e);
@@ -406,6 +439,7 @@ Result<Config> load_config(const std::string& path, const ConfigOverrides& overr
         config.source_file = std::move(*abs);
     }
     if (!overrides.listen.empty()) config.listen = overrides.listen;
+    if (!overrides.listen_tls.empty()) config.listen_tls = overrides.listen_tls;
     if (overrides.workers) config.workers = *overrides.workers;
     if (overrides.root) {
         auto abs = make_absolute(*overrides.root);

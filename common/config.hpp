@@ -19,6 +19,13 @@ namespace minid {
 
 using Millis = std::chrono::milliseconds;
 
+// Mozilla's "intermediate" TLS settings (v6): TLS 1.2 and 1.3; for TLS 1.2 only ECDHE key
+// exchange with AEAD ciphers (TLS 1.3's suites are all AEAD and stay OpenSSL's).
+inline constexpr std::string_view kDefaultTlsProtocols = "TLSv1.2 TLSv1.3";
+inline constexpr std::string_view kDefaultTlsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // One [site NAME] section: a virtual host chosen by the request's Host, with its own document
 // root. Only what the static handler uses is per site; the other [http] keys apply to whole
 // connections, before any Host is known (see minid.conf(5), SITES).
@@ -33,6 +40,12 @@ struct SiteSettings {
     // Unset in the file -> [http]'s value at the end of parsing.
     std::string index = "index.html";
     std::string server_name = "minid";
+    // HTTPS. Certificates (PEM: leaf, then its chain) and keys pair up in order; two pairs give
+    // an ECDSA and an RSA certificate, chosen by what the client supports.
+    std::vector<std::string> tls_certificate;
+    std::vector<std::string> tls_key;
+    bool redirect_https = false;  // plain-HTTP requests get 308 to https (not ACME challenges)
+    Millis hsts{0};               // Strict-Transport-Security max-age on TLS responses; 0 = off
 
     bool operator==(const SiteSettings&) const = default;
 };
@@ -41,7 +54,11 @@ struct Config {
     // [server]
     // "listen" may repeat; a file that sets it replaces this default list.
     std::vector<ListenAddress> listen{{ListenAddress::Kind::inet, "127.0.0.1", 8080}};
-    unsigned workers = 0;  // 0 = auto (one per CPU this process may use)
+    // "listen_tls" may repeat: addresses that speak HTTPS. None by default.
+    std::vector<ListenAddress> listen_tls;
+    std::string tls_protocols{kDefaultTlsProtocols};  // space-separated: TLSv1.2, TLSv1.3
+    std::string tls_ciphers{kDefaultTlsCiphers};      // OpenSSL cipher list for TLS 1.2
+    unsigned workers = 0;                             // 0 = auto (one per CPU this process may use)
     // TCP_DEFER_ACCEPT on TCP listeners: a connection is handed to a worker when its first data
     // arrives (or after about this long); 0 = off.
     Millis defer_accept{1'000};
@@ -76,6 +93,11 @@ struct Config {
     uint64_t max_body_size = 1 << 20;   // bodies are read and discarded; over -> 413
     uint32_t max_connections = 10'000;  // per worker
     std::string server_name = "minid";  // Server: header value; "" omits the header
+    // HTTPS of the default site when no [site] is the default (see SiteSettings).
+    std::vector<std::string> tls_certificate;
+    std::vector<std::string> tls_key;
+    bool redirect_https = false;
+    Millis hsts{0};
 
     // [site NAME] sections, in file order. Without a site marked default, root/index/
     // server_name above form the default site, as they did before sites existed.
@@ -94,6 +116,11 @@ struct Config {
     // The [site] marked `default = on`, or null when [http]'s root is the default site.
     const SiteSettings* default_site() const;
     SiteSettings* default_site();
+    // The default site's certificate and key files (its [site] or [http]'s).
+    const std::vector<std::string>& default_tls_certificate() const {
+        const SiteSettings* d = default_site();
+        return d ? d->tls_certificate : tls_certificate;
+    }
     bool control_socket_enabled() const {
         return !control_socket.empty() && control_socket != "off";
     }
@@ -103,7 +130,8 @@ struct Config {
 
 // Command-line settings that override the file, and keep overriding it across reloads.
 struct ConfigOverrides {
-    std::vector<ListenAddress> listen;  // non-empty replaces the file's listen list
+    std::vector<ListenAddress> listen;      // non-empty replaces the file's listen list
+    std::vector<ListenAddress> listen_tls;  // non-empty replaces the file's listen_tls list
     std::optional<std::string> root;  // the default site's root ([http]'s or the default [site]'s)
     std::optional<unsigned> workers;  // 0 = auto
 };

@@ -17,24 +17,27 @@ using Opt = std::optional<std::string>;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// --- listen: repeatable, several whitespace-separated addresses per line ---
+// --- listen, listen_tls: repeatable, several whitespace-separated addresses per line ---
 
+template <std::vector<ListenAddress> Config::*M>
 Opt apply_listen(const ConfigKey& k, Config& c, std::string_view value) {
     const auto words = split_words(value);
     if (words.empty())
         return invalid_value(k.name, value, "give one or more addresses, e.g. 127.0.0.1:8080");
+    std::vector<ListenAddress>& list = c.*M;
     for (std::string_view word : words) {
         auto addr = ListenAddress::parse(word);
         if (!addr) return addr.error();
-        if (std::find(c.listen.begin(), c.listen.end(), *addr) != c.listen.end())
-            return "duplicate listen address " + addr->to_string();
-        c.listen.push_back(*addr);
+        if (std::find(list.begin(), list.end(), *addr) != list.end())
+            return "duplicate " + std::string(k.name) + " address " + addr->to_string();
+        list.push_back(*addr);
     }
     return std::nullopt;
 }
 
+template <std::vector<ListenAddress> Config::*M>
 void write_listen(const ConfigKey&, const Config& c, Values& out) {
-    for (const ListenAddress& a : c.listen) out.push_back(a.to_string());
+    for (const ListenAddress& a : c.*M) out.push_back(a.to_string());
 }
 
 // --- workers: "auto" or 1..kMaxWorkers ---
@@ -312,6 +315,22 @@ Opt rule_any(std::string_view) {
     return std::nullopt;
 }
 
+Opt rule_tls_protocols(std::string_view v) {
+    return tls_protocols_problem(v);
+}
+
+// Only what OpenSSL cipher strings are made of; whether OpenSSL knows the names is checked
+// when the master builds the TLS context.
+Opt rule_cipher_list(std::string_view v) {
+    const bool ok = std::all_of(v.begin(), v.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '+' ||
+               ch == ':' || ch == '!' || ch == '@' || ch == '=' || ch == '_' || ch == '.' ||
+               ch == ',';
+    });
+    if (ok) return std::nullopt;
+    return "expected an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:...";
+}
+
 template <auto M, Empty E, StringRule Rule>
 Opt check_string_value(const KeyOf<M>& k, std::string_view v) {
     if (v.empty()) {
@@ -366,6 +385,37 @@ constexpr KeyOf<M> string_key(std::string_view section, std::string_view name) {
                     &write_string<M, E, Rule>};
 }
 
+// --- lists of absolute paths, one per line (tls_certificate, tls_key) ---
+
+template <auto M>
+Opt apply_path_list(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
+    if (value.empty()) return invalid_value(k.name, value, "a value is required");
+    if (auto why = unrepresentable_reason(value)) return invalid_value(k.name, value, *why);
+    if (auto why = rule_absolute(value)) return invalid_value(k.name, value, *why);
+    (c.*M).emplace_back(value);
+    return std::nullopt;
+}
+
+template <auto M>
+Opt check_path_list(const KeyOf<M>& k, const OwnerOf<M>& c) {
+    for (const std::string& v : c.*M) {
+        if (auto why = unrepresentable_reason(v)) return invalid_value(k.name, v, *why);
+        if (auto why = rule_absolute(v)) return invalid_value(k.name, v, *why);
+    }
+    return std::nullopt;
+}
+
+template <auto M>
+void write_path_list(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
+    for (const std::string& v : c.*M) out.push_back(v);
+}
+
+template <auto M>
+constexpr KeyOf<M> path_list_key(std::string_view section, std::string_view name) {
+    return KeyOf<M>{
+        section, name, true, 0, 0, &apply_path_list<M>, &check_path_list<M>, &write_path_list<M>};
+}
+
 // --- switches: on/off ---
 
 template <auto M>
@@ -386,6 +436,35 @@ constexpr KeyOf<M> switch_key(std::string_view section, std::string_view name) {
     return KeyOf<M>{section, name, false, 0, 0, &apply_switch<M>, nullptr, &write_switch<M>};
 }
 
+// HTTPS switches and durations are written only when set, so a config without HTTPS
+// serializes as it did before HTTPS existed.
+template <auto M>
+void write_switch_if_on(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
+    if (c.*M) out.push_back(format_switch(true));
+}
+
+template <auto M>
+constexpr KeyOf<M> https_switch_key(std::string_view section, std::string_view name) {
+    return KeyOf<M>{section, name, false, 0, 0, &apply_switch<M>, nullptr, &write_switch_if_on<M>};
+}
+
+template <auto M>
+void write_duration_if_set(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
+    if ((c.*M).count() > 0) out.push_back(format_duration(c.*M));
+}
+
+template <auto M>
+constexpr KeyOf<M> hsts_key(std::string_view section) {
+    return KeyOf<M>{section,
+                    "hsts",
+                    false,
+                    0,
+                    2 * 365 * 86'400ull * 1000,  // two years (the preload list asks for one)
+                    &apply_number<M, NumberKind::duration>,
+                    &check_number<M, NumberKind::duration>,
+                    &write_duration_if_set<M>};
+}
+
 // `default` is written only when on: a site is not the default unless it says so.
 Opt apply_default(const SiteKey& k, SiteSettings& s, std::string_view value) {
     return apply_switch<&SiteSettings::is_default>(k, s, value);
@@ -400,7 +479,10 @@ using NK = NumberKind;
 // Ranges: durations are bounded by a day (longer is a typo, not a policy); sizes by what one
 // worker can sensibly buffer or count.
 const ConfigKey kKeys[] = {
-    {"server", "listen", true, 0, 0, &apply_listen, nullptr, &write_listen},
+    {"server", "listen", true, 0, 0, &apply_listen<&Config::listen>, nullptr,
+     &write_listen<&Config::listen>},
+    {"server", "listen_tls", true, 0, 0, &apply_listen<&Config::listen_tls>, nullptr,
+     &write_listen<&Config::listen_tls>},
     {"server", "workers", false, 0, 0, &apply_workers, &check_workers, &write_workers},
     number_key<&Config::defer_accept, NK::duration>("server", "defer_accept", 0, ms(600)),
     switch_key<&Config::delayed_ack>("server", "delayed_ack"),
@@ -419,6 +501,9 @@ const ConfigKey kKeys[] = {
                                                                           "control_socket_group"),
     {"server", "log_level", false, 0, 0, &apply_level, &check_level, &write_level},
     string_key<&Config::access_log, Empty::required, rule_access_log>("server", "access_log"),
+    string_key<&Config::tls_protocols, Empty::required, rule_tls_protocols>("server",
+                                                                            "tls_protocols"),
+    string_key<&Config::tls_ciphers, Empty::required, rule_cipher_list>("server", "tls_ciphers"),
 
     string_key<&Config::root, Empty::required, rule_absolute>("http", "root"),
     string_key<&Config::index, Empty::required, rule_index>("http", "index"),
@@ -431,6 +516,10 @@ const ConfigKey kKeys[] = {
     number_key<&Config::max_body_size, NK::size>("http", "max_body_size", 0, 1024 * kGiB),
     number_key<&Config::max_connections, NK::count>("http", "max_connections", 1, 1'000'000),
     string_key<&Config::server_name, Empty::off, rule_server_name>("http", "server_name"),
+    path_list_key<&Config::tls_certificate>("http", "tls_certificate"),
+    path_list_key<&Config::tls_key>("http", "tls_key"),
+    https_switch_key<&Config::redirect_https>("http", "redirect_https"),
+    hsts_key<&Config::hsts>("http"),
 
     string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
 };
@@ -443,6 +532,10 @@ const SiteKey kSiteKeys[] = {
     string_key<&SiteSettings::root, Empty::required, rule_absolute>("site", "root"),
     string_key<&SiteSettings::index, Empty::required, rule_index>("site", "index"),
     string_key<&SiteSettings::server_name, Empty::off, rule_server_name>("site", "server_name"),
+    path_list_key<&SiteSettings::tls_certificate>("site", "tls_certificate"),
+    path_list_key<&SiteSettings::tls_key>("site", "tls_key"),
+    https_switch_key<&SiteSettings::redirect_https>("site", "redirect_https"),
+    hsts_key<&SiteSettings::hsts>("site"),
 };
 
 template <typename Key>

@@ -253,4 +253,15 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     return d[n][m];
 }
 
+std::optional<std::string> tls_protocols_problem(std::string_view text) {
+    const auto words = split_words(text);
+    if (words.empty()) return "give TLSv1.2, TLSv1.3 or both";
+    for (std::string_view w : words) {
+        if (w != "TLSv1.2" && w != "TLSv1.3")
+            return "unknown protocol '" + std::string(w) +
+                   "' (expected TLSv1.2 and/or TLSv1.3; older versions are not offered)";
+    }
+    return std::nullopt;
+}
+
 }  // namespace minid

@@ -60,6 +60,10 @@ Result<std::string> make_absolute(std::string_view path);
 // The whitespace-separated words of a value ("a  b c" -> a, b, c), for keys that take a list.
 std::vector<std::string_view> split_words(std::string_view text);
 
+// TLS versions for tls_protocols: "TLSv1.2", "TLSv1.3" or both, space-separated. Why `text` is
+// not such a list, or nullopt.
+std::optional<std::string> tls_protocols_problem(std::string_view text);
+
 // Optimal string alignment distance (a transposition counts as one edit), for "did you mean".
 size_t edit_distance(std::string_view a, std::string_view b);
 

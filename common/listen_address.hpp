@@ -24,4 +24,14 @@ struct ListenAddress {
     static Result<ListenAddress> parse(std::string_view text);
 };
 
+// A listening socket that speaks TLS is named "https": systemd's FileDescriptorName=https, or
+// "https=ADDRESS" for one minid bound from listen_tls. The name travels to workers in
+// LISTEN_FDNAMES (and across a master re-exec), so it is the one mark of a TLS listener.
+inline constexpr std::string_view kTlsListenerName = "https";
+inline bool is_tls_listener_name(std::string_view name) {
+    return name == kTlsListenerName ||
+           (name.size() > kTlsListenerName.size() + 1 && name.starts_with(kTlsListenerName) &&
+            name[kTlsListenerName.size()] == '=');
+}
+
 }  // namespace minid

@@ -12,7 +12,7 @@
 namespace minid {
 namespace {
 
-enum class Opt { config, listen, root, workers, check_config, version, help };
+enum class Opt { config, listen, listen_tls, root, workers, check_config, version, help };
 
 struct OptionSpec {
     Opt id;
@@ -22,13 +22,10 @@ struct OptionSpec {
 };
 
 constexpr OptionSpec kOptions[] = {
-    {Opt::config, "-c", "--config", "FILE"},
-    {Opt::listen, "", "--listen", "ADDR"},
-    {Opt::root, "", "--root", "DIR"},
-    {Opt::workers, "", "--workers", "N|auto"},
-    {Opt::check_config, "-t", "--check-config", ""},
-    {Opt::version, "-V", "--version", ""},
-    {Opt::help, "-h", "--help", ""},
+    {Opt::config, "-c", "--config", "FILE"},       {Opt::listen, "", "--listen", "ADDR"},
+    {Opt::listen_tls, "", "--listen-tls", "ADDR"}, {Opt::root, "", "--root", "DIR"},
+    {Opt::workers, "", "--workers", "N|auto"},     {Opt::check_config, "-t", "--check-config", ""},
+    {Opt::version, "-V", "--version", ""},         {Opt::help, "-h", "--help", ""},
 };
 
 std::string display_name(const OptionSpec& o) {
@@ -60,13 +57,15 @@ Status apply(CommandLine& cl, const OptionSpec& o, std::string_view value, bool*
             if (value.empty()) return fail("option " + display_name(o) + " needs a file name");
             cl.config_path = std::string(value);
             return {};
-        case Opt::listen: {
+        case Opt::listen:
+        case Opt::listen_tls: {
+            const std::string name(o.long_name);
             auto addr = ListenAddress::parse(value);
-            if (!addr) return fail("--listen: " + addr.error());
-            const auto& list = cl.overrides.listen;
+            if (!addr) return fail(name + ": " + addr.error());
+            auto& list = o.id == Opt::listen ? cl.overrides.listen : cl.overrides.listen_tls;
             if (std::find(list.begin(), list.end(), *addr) != list.end())
-                return fail("--listen " + addr->to_string() + " is given twice");
-            cl.overrides.listen.push_back(*addr);
+                return fail(name + " " + addr->to_string() + " is given twice");
+            list.push_back(*addr);
             return {};
         }
         case Opt::root:
@@ -159,6 +158,8 @@ std::string usage_text() {
            "      --listen ADDR     listen on ADDR instead of the file's addresses; repeat\n"
            "                        for more: 127.0.0.1:8080, [::1]:8080, *:80, 8080,\n"
            "                        localhost:8080, unix:/run/minid/http.sock\n"
+           "      --listen-tls ADDR serve HTTPS on ADDR instead of the file's listen_tls\n"
+           "                        addresses; repeat for more\n"
            "      --root DIR        serve the default site from DIR (relative: to the\n"
            "                        current dir)\n"
            "      --workers N|auto  worker processes: 1 to 256, or auto (one per CPU)\n"
@@ -166,7 +167,8 @@ std::string usage_text() {
            "  -V, --version         print the version and exit\n"
            "  -h, --help            print this help and exit\n"
            "\n"
-           "--listen, --root and --workers override the config file, also after a reload.\n"
+           "--listen, --listen-tls, --root and --workers override the config file, also\n"
+           "after a reload.\n"
            "When started by systemd socket activation, the listening sockets come from the\n"
            ".socket unit and listen addresses are not used.\n"
            "See minid.conf(5) for the config file.\n";

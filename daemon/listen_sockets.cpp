@@ -60,9 +60,26 @@ Status clear_stale_unix_socket(const std::string& path) {
     return {};
 }
 
+// What the config asks to listen on, plain addresses first.
+struct Wanted {
+    ListenAddress address;
+    bool tls;
+};
+
+std::vector<Wanted> wanted_sockets(const Config& config) {
+    std::vector<Wanted> out;
+    for (const auto& a : config.listen) out.push_back({a, false});
+    for (const auto& a : config.listen_tls) out.push_back({a, true});
+    return out;
+}
+
+std::string socket_name(const ListenAddress& a, bool tls) {
+    return tls ? std::string(kTlsListenerName) + "=" + a.to_string() : a.to_string();
+}
+
 }  // namespace
 
-Result<ListenSocket> bind_listen_socket(const ListenAddress& a) {
+Result<ListenSocket> bind_listen_socket(const ListenAddress& a, bool tls) {
     const std::string text = a.to_string();
     int family = a.kind == ListenAddress::Kind::inet    ? AF_INET
                  : a.kind == ListenAddress::Kind::inet6 ? AF_INET6
@@ -105,7 +122,7 @@ Result<ListenSocket> bind_listen_socket(const ListenAddress& a) {
     ListenSocket s;
     s.bound = local_address(fd.get());
     s.fd = std::move(fd);
-    s.name = text;
+    s.name = socket_name(a, tls);
     s.address = a;
     return s;
 }
@@ -147,8 +164,8 @@ Result<ListenSockets> ListenSockets::acquire(const Config& config) {
         free(names);
         if (!bad.empty()) return make_error(bad);
     } else {
-        for (const auto& a : config.listen) {
-            auto s = bind_listen_socket(a);
+        for (const auto& [a, tls] : wanted_sockets(config)) {
+            auto s = bind_listen_socket(a, tls);
             if (!s) return make_error(s.error());
             set.sockets_.push_back(std::move(s).value());
         }
@@ -190,23 +207,27 @@ Status ListenSockets::apply_options(const Config& config) {
 Status ListenSockets::reconcile(const Config& config) {
     if (from_systemd_) return apply_options(config);
     // Bind everything new first, so a failure leaves the current set untouched.
-    std::vector<int> keep_index(config.listen.size(), -1);
+    const std::vector<Wanted> wanted = wanted_sockets(config);
+    std::vector<int> keep_index(wanted.size(), -1);
     std::vector<ListenSocket> fresh;
-    for (size_t i = 0; i < config.listen.size(); ++i) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
         for (size_t j = 0; j < sockets_.size(); ++j)
-            if (sockets_[j].address == config.listen[i]) keep_index[i] = static_cast<int>(j);
+            if (sockets_[j].address == wanted[i].address) keep_index[i] = static_cast<int>(j);
         if (keep_index[i] >= 0) continue;
-        auto s = bind_listen_socket(config.listen[i]);
+        auto s = bind_listen_socket(wanted[i].address, wanted[i].tls);
         if (!s) return make_error(s.error());
         fresh.push_back(std::move(s).value());
     }
     std::vector<ListenSocket> next;
     std::vector<bool> used(sockets_.size(), false);
     size_t f = 0;
-    for (size_t i = 0; i < config.listen.size(); ++i) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
         if (keep_index[i] >= 0) {
             used[static_cast<size_t>(keep_index[i])] = true;
-            next.push_back(std::move(sockets_[static_cast<size_t>(keep_index[i])]));
+            ListenSocket& kept = sockets_[static_cast<size_t>(keep_index[i])];
+            // The same socket may move between listen and listen_tls.
+            kept.name = socket_name(wanted[i].address, wanted[i].tls);
+            next.push_back(std::move(kept));
         } else {
             log::info("listening on ", fresh[f].bound, " (new in this reload)");
             next.push_back(std::move(fresh[f++]));
@@ -216,6 +237,12 @@ Status ListenSockets::reconcile(const Config& config) {
         if (!used[j]) log::info("no longer listening on ", sockets_[j].bound);
     sockets_ = std::move(next);
     return apply_options(config);
+}
+
+bool ListenSockets::any_tls() const {
+    for (const auto& s : sockets_)
+        if (s.tls()) return true;
+    return false;
 }
 
 std::vector<std::string> ListenSockets::describe() const {

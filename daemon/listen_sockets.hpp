@@ -16,12 +16,14 @@ struct ListenSocket {
     std::string name;       // FileDescriptorName= under systemd, else the address text
     ListenAddress address;  // what was bound (only meaningful when !from_systemd)
     std::string bound;      // the actual local address, e.g. "127.0.0.1:41234"
+    bool tls() const { return is_tls_listener_name(name); }
 };
 
 class ListenSockets {
   public:
-    // Takes LISTEN_FDS sockets if systemd passed any (and unsets the variables), otherwise
-    // binds every address in config.listen. Either way the sockets get the options below.
+    // Takes LISTEN_FDS sockets if systemd passed any (and unsets the variables; those named
+    // "https" speak TLS), otherwise binds every address in config.listen and config.listen_tls.
+    // Either way the sockets get the options below.
     static Result<ListenSockets> acquire(const Config& config);
 
     // In a re-executed master: the sockets its previous image held, already configured.
@@ -36,6 +38,8 @@ class ListenSockets {
     Status reconcile(const Config& config);
 
     std::vector<std::string> describe() const;
+    // Whether any socket speaks TLS (then the default site needs a certificate).
+    bool any_tls() const;
 
   private:
     // Options that live on the shared open files, so every worker of every generation sees
@@ -50,6 +54,7 @@ class ListenSockets {
 
 // Binds and listens on one address (non-blocking, close-on-exec, SO_REUSEADDR, v6-only for
 // IPv6 so "[::]:80" and "0.0.0.0:80" can both be configured).
-Result<ListenSocket> bind_listen_socket(const ListenAddress& address);
+// `tls`: name it "https=ADDRESS" (see is_tls_listener_name).
+Result<ListenSocket> bind_listen_socket(const ListenAddress& address, bool tls = false);
 
 }  // namespace minid

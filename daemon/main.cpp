@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "daemon/cli.hpp"
 #include "daemon/master.hpp"
 #include "daemon/reexec.hpp"
+#include "daemon/tls_material.hpp"
 #include "worker/worker_main.hpp"
 
 int main(int argc, char** argv) {
@@ -55,6 +57,14 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (cli->check_config) {
+        // Certificates and keys too, as the master reads them at start and reload.
+        auto tls = load_tls_material(*config, !config->listen_tls.empty(), std::time(nullptr));
+        if (!tls) {
+            std::fprintf(stderr, "minid: configuration is invalid:\n%s\n", tls.error().c_str());
+            return 1;
+        }
+        for (const std::string& w : tls->warnings)
+            std::fprintf(stderr, "minid: warning: %s\n", w.c_str());
         std::printf("minid: configuration %s is valid\n",
                     cli->config_path.empty() ? "(embedded defaults)" : cli->config_path.c_str());
         return 0;

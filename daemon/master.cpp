@@ -19,7 +19,9 @@
 #include "daemon/control_status.hpp"
 #include "daemon/cpu_quota.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "daemon/tls_material.hpp"
 #include "daemon/worker_spawn.hpp"
+#include "worker/transport/tls_bundle.hpp"
 
 namespace minid {
 namespace {
@@ -42,6 +44,14 @@ Config config_for_workers(const Config& config, unsigned workers, uint64_t gener
                 ": busy polling is off: the CPU quota of this cgroup is ", cpus, " CPU (",
                 quota->source, "), less than one CPU for each of ", workers, " worker(s)");
     return c;
+}
+
+// Reads and checks every certificate and key; warnings go to the log.
+Result<std::string> load_tls_bundle(const Config& config, bool tls_listeners) {
+    auto material = load_tls_material(config, tls_listeners, ::time(nullptr));
+    if (!material) return make_error(material.error());
+    for (const std::string& w : material->warnings) log::warn(w);
+    return std::move(material->bundle);
 }
 
 }  // namespace
@@ -118,15 +128,23 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
         std::unique_ptr<Master> m(new Master(
             loop, std::move(options), ListenSockets::adopt(h.from_systemd, std::move(sockets)),
             std::move(stats).value()));
+        // For respawns of the adopted generation until the reload that follows reads them again.
+        if (auto bundle = load_tls_bundle(m->supervisor_->config(), m->listeners_.any_tls()))
+            m->tls_bundle_ = std::move(bundle).value();
+        else
+            log::warn("certificates of the adopted generation: ", bundle.error());
         if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
         return m;
     }
     auto listeners = ListenSockets::acquire(options.config);
     if (!listeners) return make_error(listeners.error());
+    auto bundle = load_tls_bundle(options.config, listeners->any_tls());
+    if (!bundle) return make_error(bundle.error());
     auto stats = StatsSegment::create();
     if (!stats) return make_error(stats.error());
     std::unique_ptr<Master> m(new Master(loop, std::move(options), std::move(listeners).value(),
                                          std::move(stats).value()));
+    m->tls_bundle_ = std::move(bundle).value();
     return m;
 }
 
@@ -305,8 +323,11 @@ Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned 
     auto cfd = config_fds_.find(generation);
     if (cfd == config_fds_.end()) {
         // Sealed: no worker of this generation can read anything but what was validated.
-        auto fd = make_sealed_memfd("minid-config",
-                                    config_for_workers(config, target, generation).serialize());
+        // The certificates and keys ride along after a NUL: workers never open key files.
+        auto fd = make_sealed_memfd(
+            "minid-config",
+            join_config_and_bundle(config_for_workers(config, target, generation).serialize(),
+                                   tls_bundle_));
         if (!fd) return make_error(fd.error());
         cfd = config_fds_.emplace(generation, std::move(fd).value()).first;
     }
@@ -398,6 +419,15 @@ Result<Config> Master::load_reload_config() {
         log::error("reload failed, generation ", serving, " keeps serving:\n", config.error());
         return make_error(config.error());
     }
+    // Certificates are part of the configuration: one that cannot be used fails the reload
+    // the same way, before anything changes.
+    const bool tls_listeners =
+        listeners_.from_systemd() ? listeners_.any_tls() : !config->listen_tls.empty();
+    auto bundle = load_tls_bundle(*config, tls_listeners);
+    if (!bundle) {
+        log::error("reload failed, generation ", serving, " keeps serving: ", bundle.error());
+        return make_error(bundle.error());
+    }
     const std::string path = current_executable();
     // The reload that continues a re-exec does not look again: we were just executed from that
     // path, and a file system that reported other inodes for it would otherwise loop here.
@@ -419,7 +449,8 @@ Result<Config> Master::load_reload_config() {
         log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
         return make_error(st.error());
     }
-    if (listeners_.from_systemd() && config->listen != supervisor_->config().listen)
+    if (listeners_.from_systemd() && (config->listen != supervisor_->config().listen ||
+                                      config->listen_tls != supervisor_->config().listen_tls))
         log::notice(
             "listen= changed, but the listening sockets come from systemd: change the "
             ".socket unit (systemctl edit minid.socket) to move them");
@@ -428,6 +459,7 @@ Result<Config> Master::load_reload_config() {
         return make_error(st.error());
     }
     executable_ = path;
+    tls_bundle_ = std::move(bundle).value();
     return config;
 }
 

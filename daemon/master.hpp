@@ -114,6 +114,8 @@ class Master {
     uint64_t started_unix_ms_;
 
     std::map<pid_t, std::unique_ptr<Worker>> workers_;
+    // The certificates and keys of the latest loaded config (encode_tls_bundle), sealed with it.
+    std::string tls_bundle_;
     std::map<uint64_t, UniqueFd> config_fds_;  // per generation: sealed memfd, config.serialize()
     control::ExitedTotals exited_;
     uint64_t ping_sequence_ = 0;

@@ -63,6 +63,12 @@ http::FileCacheLimits cache_share(size_t sites) {
     return l;
 }
 
+// The header value of an hsts setting: whole seconds ("" when off).
+std::string hsts_value(Millis hsts) {
+    if (hsts.count() <= 0) return {};
+    return "max-age=" + std::to_string(hsts.count() / 1000);
+}
+
 Result<Router::Site> make_site(std::string name, const http::SiteConfig& config,
                                const http::FileCacheLimits& limits) {
     auto handler = http::StaticHandler::create(config, limits);
@@ -91,6 +97,8 @@ Result<Router> Router::create(const Config& config) {
     if (http_site) {
         auto site = make_site("", {config.root, config.index, config.server_name}, limits);
         if (!site) return make_error(site.error());
+        site->hsts = hsts_value(config.hsts);
+        site->redirect_https = config.redirect_https;
         router.sites_.push_back(std::move(site).value());
     }
     std::vector<std::pair<std::string, size_t>> exact;
@@ -98,6 +106,8 @@ Result<Router> Router::create(const Config& config) {
     for (const SiteSettings& s : config.sites) {
         auto site = make_site(s.name, {s.root, s.index, s.server_name}, limits);
         if (!site) return make_error(site.error());
+        site->hsts = hsts_value(s.hsts);
+        site->redirect_https = s.redirect_https;
         const size_t index = router.sites_.size();
         if (s.is_default) router.default_ = index;
         for (const std::string& pattern : s.hosts) {
@@ -110,6 +120,7 @@ Result<Router> Router::create(const Config& config) {
     }
     // validate_config() refuses a host claimed twice; were one to slip through, the first site
     // keeps it, as in the file.
+    for (const Site& s : router.sites_) router.redirects_http_ |= s.redirect_https;
     router.exact_.build(exact);
     router.wildcard_.build(wildcard);
     if (router.exact_.empty() && router.wildcard_.empty() &&

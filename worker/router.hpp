@@ -29,6 +29,10 @@ class Router {
     struct Site {
         std::string name;           // [site NAME]; "" for the default site of [http]
         std::vector<Route> routes;  // longest prefix first; the last one is "/"
+        // HTTPS: "max-age=N" for Strict-Transport-Security on TLS responses ("" = none), and
+        // whether plain-HTTP requests are redirected to https.
+        std::string hsts;
+        bool redirect_https = false;
         // The route whose prefix starts `path` (origin-form), else the last ("/") route, which
         // also answers targets that are not origin-form ("*", absolute-form).
         http::StaticHandler& handler_for(std::string_view path) const;
@@ -46,6 +50,10 @@ class Router {
     const Site& site_for_host(std::string_view host) const;
     const Site& default_site() const { return sites_[default_]; }
     size_t site_count() const { return sites_.size(); }
+    const Site& site(size_t index) const { return sites_[index]; }
+    size_t index_of(const Site& site) const { return static_cast<size_t>(&site - sites_.data()); }
+    // Whether some site redirects plain HTTP (plain requests then need their site looked up).
+    bool redirects_http() const { return redirects_http_; }
 
     // The handler for a request: its site's route for its target.
     http::StaticHandler& handler_for(const http::Request& req) const {
@@ -83,6 +91,7 @@ class Router {
     HostTable exact_;     // "www.example.com" -> index in sites_
     HostTable wildcard_;  // "example.org" for "*.example.org" -> index in sites_
     http::StaticHandler* only_handler_ = nullptr;
+    bool redirects_http_ = false;
 };
 
 }  // namespace minid

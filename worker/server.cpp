@@ -2,6 +2,7 @@
 // second (cheaper than a timer per connection), the drain, and stats for the master.
 #include "worker/server.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,7 +12,9 @@
 #include "common/worker_message.hpp"
 #include "common/worker_protocol.hpp"
 #include "worker/session/http1_session.hpp"
+#include "worker/tls_sites.hpp"
 #include "worker/transport/plain_transport.hpp"
+#include "worker/transport/tls_transport.hpp"
 
 namespace minid {
 namespace {
@@ -26,6 +29,17 @@ constexpr size_t kEvictPerSweep = 32;
 constexpr uint64_t kEvictIdleMs = 1000;
 constexpr uint64_t kCapReportEveryMs = 60'000;
 constexpr unsigned kRefusalsLoggedPerSecond = 10;
+
+// The port a listening socket is bound to (0 for unix sockets or on error).
+uint16_t local_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+    return 0;
+}
 
 // This worker is the only writer of its slot, so a relaxed load+store is a correct increment
 // and avoids the locked read-modify-write of fetch_add on every request.
@@ -48,6 +62,13 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     auto router = Router::create(cfg);
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
+    if (!s->options_.tls_bundle.empty()) {
+        auto tls = TlsSites::create(cfg, *s->router_, s->options_.tls_bundle);
+        if (!tls) return make_error(tls.error());
+        s->tls_ = std::move(tls).value();
+    }
+    s->misdirected_handler_.emplace(s->router_->default_handler());
+    uint16_t https_port = 0;
 
     auto log = AccessLog::open(cfg.access_log);
     if (!log) return make_error(log.error());
@@ -61,16 +82,22 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     if (s->options_.all_slots)
         s->balancer_.emplace(s->options_.all_slots, s->options_.slot_count, s->options_.slot_index);
     for (auto& [fd, name] : s->options_.listeners) {
+        const bool tls = is_tls_listener_name(name);
+        if (tls && (!s->tls_ || !s->tls_->initial()))
+            return make_error("listener " + name +
+                              " speaks TLS but the default site has no certificate");
+        if (tls && https_port == 0) https_port = local_port(fd.get());
         auto l = Listener::create(
             loop, *s->poller_, std::move(fd), name, static_cast<uint64_t>(cfg.defer_accept.count()),
-            [self](UniqueFd cfd, const sockaddr_storage& peer, bool data_expected) {
-                self->on_accept(std::move(cfd), peer, data_expected);
+            [self, tls](UniqueFd cfd, const sockaddr_storage& peer, bool data_expected) {
+                self->on_accept(std::move(cfd), peer, data_expected, tls);
             },
             [self] { return self->balancer_ && self->balancer_->should_defer(self->active_); });
         if (!l) return make_error(l.error());
         s->listeners_.push_back(std::move(l).value());
     }
     s->options_.listeners.clear();
+    s->redirect_handler_.emplace(https_port);
 
     uv_timer_init(loop, s->sweep_timer_.make());
     s->sweep_timer_.get()->data = self;
@@ -208,7 +235,7 @@ void Server::release_exchange(std::unique_ptr<http::Exchange> ex) {
     free_exchanges_.push_back(std::move(ex));
 }
 
-void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected) {
+void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected, bool tls) {
     if (draining_) return;  // fd closes here; the listener is about to go away anyway
     if (active_ >= options_.config.max_connections) {
         // At the cap: leave further connections in the kernel queue (other workers may take
@@ -217,10 +244,37 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expe
         return;
     }
     Http1Session& c = add_session(peer);
-    c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+    if (tls) {
+        auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c);
+        if (!t) {  // logged; out of memory
+            c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+            c.close_now();
+            return;
+        }
+        TlsTransport* raw = t.get();
+        c.set_transport(std::move(t), raw);
+    } else {
+        c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+    }
     if (active_ >= options_.config.max_connections) pause_for_cap();
     // Last: it may serve the request and close the connection right here.
     c.start(data_expected);
+}
+
+http::Handler& Server::https_handler_for(const http::Request& req, const TlsTransport* tls,
+                                         std::string_view* hsts) {
+    const Router::Site& site = router_->site_for(req);
+    if (!tls) {
+        if (site.redirect_https && !req.host.empty() && !HttpsRedirectHandler::exempt(req.target))
+            return *redirect_handler_;
+        return site.handler_for(req.target);
+    }
+    // SNI chose a site (and its certificate): a Host of another site is not for this
+    // connection (RFC 9110, 15.5.20). Without SNI any Host may be asked for.
+    if (tls->sni_site() >= 0 && router_->index_of(site) != static_cast<size_t>(tls->sni_site()))
+        return *misdirected_handler_;
+    *hsts = site.hsts;
+    return site.handler_for(req.target);
 }
 
 Http1Session& Server::add_session(const sockaddr_storage& peer) {

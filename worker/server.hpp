@@ -20,6 +20,7 @@
 #include "worker/http/exchange.hpp"
 #include "worker/http/request_parser.hpp"
 #include "worker/http/static_handler.hpp"
+#include "worker/https_handlers.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
 #include "worker/router.hpp"
@@ -28,6 +29,8 @@
 namespace minid {
 
 class Http1Session;
+class TlsSites;
+class TlsTransport;
 
 struct ServerOptions {
     Config config;
@@ -40,6 +43,8 @@ struct ServerOptions {
     size_t slot_index = 0;
     // Answers every request instead of the configured sites (tests); not owned.
     http::Handler* handler_override = nullptr;
+    // Certificates and keys from the master (encode_tls_bundle); "" when no site has one.
+    std::string tls_bundle;
 };
 
 class Server final : private IoPoller::Driver {
@@ -63,10 +68,14 @@ class Server final : private IoPoller::Driver {
 
     // --- for sessions ---
     const Config& config() const { return options_.config; }
-    // The handler for a request: the site's (by Host), then the route's (by path).
-    http::Handler& handler_for(const http::Request& req) {
+    // The handler for a request: the site's (by Host), then the route's (by path). `tls`: the
+    // connection's TLS transport, null for plain HTTP. Over TLS, `*hsts` gets the site's
+    // Strict-Transport-Security value.
+    http::Handler& handler_for(const http::Request& req, const TlsTransport* tls,
+                               std::string_view* hsts) {
         if (options_.handler_override) return *options_.handler_override;
-        return router_->handler_for(req);
+        if (!tls && !router_->redirects_http()) return router_->handler_for(req);
+        return https_handler_for(req, tls, hsts);
     }
     // Answers requests refused before routing (400, 408, 413, 414, 431, 501, 505): the default
     // site's handler.
@@ -99,7 +108,10 @@ class Server final : private IoPoller::Driver {
 
   private:
     explicit Server(uv_loop_t* loop, ServerOptions options);
-    void on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected);
+    void on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expected, bool tls);
+    // handler_for() with TLS or redirects: the SNI/Host check (421), redirect_https (308).
+    http::Handler& https_handler_for(const http::Request& req, const TlsTransport* tls,
+                                     std::string_view* hsts);
     void sweep();
     void pause_for_cap();
     // At the cap, idle keep-alive connections give way to clients waiting in the listen queue.
@@ -115,7 +127,10 @@ class Server final : private IoPoller::Driver {
 
     uv_loop_t* loop_;
     ServerOptions options_;
-    std::optional<Router> router_;  // set by create()
+    std::optional<Router> router_;   // set by create()
+    std::unique_ptr<TlsSites> tls_;  // when some site has a certificate
+    std::optional<HttpsRedirectHandler> redirect_handler_;
+    std::optional<MisdirectedHandler> misdirected_handler_;
     std::string scratch_head_;
     std::unique_ptr<char[]> scratch_;
     BufferPool buffers_;

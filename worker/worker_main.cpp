@@ -18,6 +18,7 @@
 #include "common/stats_segment.hpp"
 #include "common/worker_protocol.hpp"
 #include "worker/server.hpp"
+#include "worker/transport/tls_bundle.hpp"
 
 namespace minid {
 namespace {
@@ -106,7 +107,8 @@ int run_worker(int argc, char** argv) {
         return wp::kExitFatalConfig;
     }
     config_fd.reset();
-    auto config = parse_config_text(*text, "config from master");
+    const auto [config_text, tls_bundle] = split_config_and_bundle(*text);
+    auto config = parse_config_text(config_text, "config from master");
     if (!config) {
         log::error("the master handed over a config this worker cannot parse: ", config.error());
         return wp::kExitFatalConfig;
@@ -115,6 +117,7 @@ int run_worker(int argc, char** argv) {
 
     ServerOptions options;
     options.config = std::move(config).value();
+    options.tls_bundle = std::string(tls_bundle);
     char** names = nullptr;
     int n = sd_listen_fds_with_names(1, &names);
     if (n < 0) {

@@ -12,6 +12,7 @@
 #include "common/log.hpp"
 #include "worker/http/http1_serializer.hpp"
 #include "worker/server.hpp"
+#include "worker/transport/tls_transport.hpp"
 
 namespace minid {
 namespace {
@@ -155,7 +156,12 @@ void Http1Session::refresh_deadline() {
     const Config& cfg = server_.config();
     switch (state_) {
         case State::reading_head:
-            if (idle()) {
+            if (tls_ && !tls_->handshake_done()) {
+                // header_timeout covers the TLS handshake: a new connection's first request
+                // (handshake included) must arrive within it.
+                deadline_ms_ =
+                    last_activity_ms_ + static_cast<uint64_t>(cfg.header_timeout.count());
+            } else if (idle()) {
                 deadline_ms_ =
                     last_activity_ms_ + static_cast<uint64_t>(cfg.keepalive_timeout.count());
                 if (server_.draining())
@@ -287,6 +293,12 @@ void Http1Session::on_readable() {
             break;
         }
         if (r.kind != IoResult::Kind::done) {
+            if (r.kind == IoResult::Kind::failed && r.error == EPROTO) {
+                // TLS refused the peer's bytes (garbage, plain HTTP, an old version): its alert
+                // goes out, then a FIN after the rest is read and dropped, not a reset.
+                begin_lingering_close();
+                return;
+            }
             if (r.kind == IoResult::Kind::failed && r.error != ECONNRESET)
                 log::debug(sys_error("read", "connection", r.error));
             // The client is done sending. Everything complete that it sent was answered (we
@@ -355,7 +367,8 @@ void Http1Session::begin_exchange() {
     body_done_ = false;
     state_ = State::reading_body;
     http::Exchange& ex = *exchange_;
-    server_.handler_for(req).handle(ex);
+    hsts_ = {};
+    server_.handler_for(req, tls_, &hsts_).handle(ex);
     // A handler that answers later keeps the request past this call: it gets its own copy.
     if (exchange_.get() == &ex && !ex.responded()) ex.own_request();
 }
@@ -447,6 +460,7 @@ void Http1Session::start_response() {
     const auto persistence = !keep                    ? http::Http1Persistence::close
                              : req.version_minor == 0 ? http::Http1Persistence::keep_announce
                                                       : http::Http1Persistence::keep;
+    if (!hsts_.empty()) r.head.field("Strict-Transport-Security", hsts_);
     std::string& head = server_.scratch_head();
     http::write_http1_head(r, persistence, chunked, head);
     state_ = State::writing;
@@ -659,7 +673,8 @@ void Http1Session::after_response(bool close) {
         // half-close, the wait for the client's FIN and its read (what one-connection-per-request
         // clients pay for). Anything already received means it may send more: linger instead.
         // Unless the last read emptied the socket, one more look makes sure nothing came since.
-        if (socket_drained_ ||
+        // (A short TLS read only ended a record: TLS always looks.)
+        if ((socket_drained_ && !tls_) ||
             transport_->read(server_.scratch_buffer(), server_.scratch_size()).kind !=
                 IoResult::Kind::done) {
             close_now();

@@ -19,6 +19,7 @@
 namespace minid {
 
 class Server;
+class TlsTransport;
 
 class Http1Session final : public IoPoller::Watcher, private http::Exchange::Owner {
   public:
@@ -38,7 +39,11 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     Http1Session(const Http1Session&) = delete;
     Http1Session& operator=(const Http1Session&) = delete;
 
-    void set_transport(std::unique_ptr<Transport> t) { transport_ = std::move(t); }
+    // `tls`: the same transport when it is TLS (SNI, handshake deadline, HSTS), else null.
+    void set_transport(std::unique_ptr<Transport> t, TlsTransport* tls = nullptr) {
+        transport_ = std::move(t);
+        tls_ = tls;
+    }
 
     // Starts serving. `data_expected`: the listener defers accepts until the client sent data
     // (TCP_DEFER_ACCEPT), so the request is read at once instead of after a round through epoll;
@@ -105,6 +110,8 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
 
     Server& server_;
     std::unique_ptr<Transport> transport_;
+    TlsTransport* tls_ = nullptr;  // transport_ when it is TLS
+    std::string_view hsts_;        // Strict-Transport-Security of the exchange's site (TLS)
     sockaddr_storage peer_{};
 
     // Input state, leased from pools only while a request is in progress.

@@ -1,35 +1,18 @@
 // PlainTransport: the socket syscalls, each error mapped to an IoResult for the session.
 #include "worker/transport/plain_transport.hpp"
 
-#include <linux/sockios.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 
-#include "common/log.hpp"
+#include "worker/transport/socket_watch.hpp"
 
 namespace minid {
 namespace {
 
 bool is_soft_error(int err) {
     return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-}
-
-uint32_t events_for(Transport::Want want) {
-    switch (want) {
-        case Transport::Want::nothing:
-            return 0;
-        case Transport::Want::read:
-            return EPOLLIN;
-        case Transport::Want::write:
-            return EPOLLOUT;
-        case Transport::Want::peer_close:
-            return EPOLLRDHUP;
-    }
-    return 0;
 }
 
 }  // namespace
@@ -68,29 +51,15 @@ bool PlainTransport::shutdown_write() {
 }
 
 void PlainTransport::abort() {
-    // A plain close would leave the kernel delivering the queued rest of a response to a client
-    // that reads a few bytes a second, for as long as it keeps reading; a zero linger discards
-    // it with a reset.
-    const linger reset{1, 0};
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset) != 0)
-        log::debug(sys_error("setsockopt", "SO_LINGER", errno));
+    socket_reset_on_close(fd_.get());
 }
 
 Status PlainTransport::watch(Want want) {
-    const uint32_t events = events_for(want);
-    if (registered_ && events == events_) return {};
-    Status st = registered_ ? poller_.modify(fd_.get(), events, &watcher_)
-                            : poller_.add(fd_.get(), events, &watcher_);
-    if (!st) return st;
-    registered_ = true;
-    events_ = events;
-    return {};
+    return watch_.set(poller_, fd_.get(), epoll_events_for(want), &watcher_);
 }
 
 uint64_t PlainTransport::unsent_bytes() const {
-    int queued = 0;
-    if (::ioctl(fd_.get(), SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
-    return static_cast<uint64_t>(queued);
+    return socket_unsent_bytes(fd_.get());
 }
 
 }  // namespace minid

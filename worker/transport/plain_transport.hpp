@@ -5,6 +5,7 @@
 
 #include "common/unique_fd.hpp"
 #include "worker/io_poller.hpp"
+#include "worker/transport/socket_watch.hpp"
 #include "worker/transport/transport.hpp"
 
 namespace minid {
@@ -32,8 +33,7 @@ class PlainTransport final : public Transport {
     UniqueFd fd_;
     IoPoller& poller_;
     IoPoller::Watcher& watcher_;
-    uint32_t events_ = 0;  // registered epoll events
-    bool registered_ = false;
+    SocketWatch watch_;
 };
 
 }  // namespace minid

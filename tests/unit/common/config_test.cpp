@@ -489,7 +489,8 @@ TEST(ValidateConfig, ListenMustNotBeEmpty) {
     c.listen.clear();
     auto s = validate_config(c);
     ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.error(), "no listen address: set listen in [server] or use --listen");
+    EXPECT_EQ(s.error(),
+              "no listen address: set listen or listen_tls in [server], or use --listen");
 }
 
 TEST(ValidateConfig, RootMustBeASetAbsoluteDirectory) {

@@ -132,3 +132,20 @@ TEST(ListenAddress, EqualityComparesKindHostAndPort) {
 
 }  // namespace
 }  // namespace minid
+
+namespace minid {
+namespace {
+
+TEST(TlsListenerName, HttpsAndHttpsEqualsAddressOnly) {
+    EXPECT_TRUE(is_tls_listener_name("https"));
+    EXPECT_TRUE(is_tls_listener_name("https=127.0.0.1:443"));
+    EXPECT_TRUE(is_tls_listener_name("https=127.0.0.1_443"));  // as LISTEN_FDNAMES carries it
+    EXPECT_FALSE(is_tls_listener_name("http"));
+    EXPECT_FALSE(is_tls_listener_name("https2"));
+    EXPECT_FALSE(is_tls_listener_name("https="));
+    EXPECT_FALSE(is_tls_listener_name("127.0.0.1:443"));
+    EXPECT_FALSE(is_tls_listener_name(""));
+}
+
+}  // namespace
+}  // namespace minid

@@ -60,6 +60,18 @@ TEST(CommandLine, OverridesAndFlags) {
     EXPECT_EQ(cl->config_path, "minid.conf");
 }
 
+TEST(CommandLine, ListenTlsRepeatsAndIsSeparateFromListen) {
+    auto cl = parse({"--listen-tls", "127.0.0.1:8443", "--listen-tls=[::1]:8443", "--listen",
+                     "127.0.0.1:8080"});
+    ASSERT_TRUE(cl.ok()) << cl.error();
+    const std::vector<ListenAddress> want{addr("127.0.0.1:8443"), addr("[::1]:8443")};
+    EXPECT_EQ(cl->overrides.listen_tls, want);
+    EXPECT_EQ(cl->overrides.listen, std::vector<ListenAddress>{addr("127.0.0.1:8080")});
+    auto twice = parse({"--listen-tls", "443", "--listen-tls", "*:443"});
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.error(), "--listen-tls 0.0.0.0:443 is given twice");
+}
+
 TEST(CommandLine, LongFlagsAndWorkersAuto) {
     auto cl = parse({"--check-config", "--workers=auto", "-V", "--help"});
     ASSERT_TRUE(cl.ok()) << cl.error();
@@ -135,8 +147,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Usage, MentionsEveryOption) {
     const std::string u = usage_text();
-    for (const char* opt : {"-c, --config FILE", "--listen ADDR", "--root DIR", "--workers N|auto",
-                            "-t, --check-config", "-V, --version", "-h, --help"})
+    for (const char* opt :
+         {"-c, --config FILE", "--listen ADDR", "--listen-tls ADDR", "--root DIR",
+          "--workers N|auto", "-t, --check-config", "-V, --version", "-h, --help"})
         EXPECT_NE(u.find(opt), std::string::npos) << opt;
     // Every line fits an 80-column terminal.
     size_t start = 0;

@@ -207,3 +207,30 @@ TEST(RouterSite, TheLongestMatchingPrefixAnswersAndSlashTakesTheRest) {
 
 }  // namespace
 }  // namespace minid
+
+namespace minid {
+namespace {
+
+TEST_F(RouterTest, HttpsSettingsPerSiteAndSiteIndexes) {
+    config_.hsts = std::chrono::hours(8760);
+    config_.sites[3].redirect_https = true;  // blog
+    config_.sites[3].hsts = std::chrono::milliseconds(1500);
+    const Router r = make();
+    EXPECT_TRUE(r.redirects_http());
+    const Router::Site& main = r.site_for_host("nobody.test");
+    EXPECT_EQ(main.hsts, "max-age=31536000");
+    EXPECT_FALSE(main.redirect_https);
+    const Router::Site& blog = r.site_for_host("blog.example.com");
+    EXPECT_EQ(blog.hsts, "max-age=1") << "whole seconds";
+    EXPECT_TRUE(blog.redirect_https);
+    EXPECT_EQ(r.site_for_host("example.com").hsts, "") << "not inherited from [http]";
+    // index_of and site() agree, for the SNI check.
+    for (size_t i = 0; i < r.site_count(); ++i) EXPECT_EQ(r.index_of(r.site(i)), i);
+    EXPECT_EQ(&r.site(r.index_of(blog)), &blog);
+
+    config_.sites[3].redirect_https = false;
+    EXPECT_FALSE(make().redirects_http());
+}
+
+}  // namespace
+}  // namespace minid
