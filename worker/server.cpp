@@ -247,14 +247,14 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expe
     if (tls) {
         auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c);
         if (!t) {  // logged; out of memory
-            c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+            c.set_plain_transport(std::move(fd), *poller_);
             c.close_now();
             return;
         }
         TlsTransport* raw = t.get();
         c.set_transport(std::move(t), raw);
     } else {
-        c.set_transport(std::make_unique<PlainTransport>(std::move(fd), *poller_, c));
+        c.set_plain_transport(std::move(fd), *poller_);
     }
     if (active_ >= options_.config.max_connections) pause_for_cap();
     // Last: it may serve the request and close the connection right here.
