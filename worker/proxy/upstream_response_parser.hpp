@@ -35,6 +35,7 @@ class UpstreamResponseParser {
   public:
     // Receives one response. The parser must outlive each call (a sink may not destroy it or
     // call begin()/feed() from inside a callback); views die when the callback returns.
+    // Implementations are `final` (the destructor is protected, not virtual).
     class Sink {
       public:
         // A 1xx response other than 101 (e.g. 103); the parser then waits for the final one.
