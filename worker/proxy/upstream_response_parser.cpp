@@ -455,6 +455,10 @@ struct UpstreamResponseParser::Impl {
 UpstreamResponseParser::UpstreamResponseParser(size_t max_head_bytes)
     : impl_(std::make_unique<Impl>(max_head_bytes)) {}
 UpstreamResponseParser::~UpstreamResponseParser() = default;
+// llhttp's back pointer is to the Impl, which stays where it is on the heap.
+UpstreamResponseParser::UpstreamResponseParser(UpstreamResponseParser&&) noexcept = default;
+UpstreamResponseParser& UpstreamResponseParser::operator=(UpstreamResponseParser&&) noexcept =
+    default;
 
 void UpstreamResponseParser::begin(Sink* sink, bool head_request, bool upgrade_requested) {
     Impl& s = *impl_;

@@ -52,6 +52,9 @@ class UpstreamResponseParser {
     ~UpstreamResponseParser();
     UpstreamResponseParser(const UpstreamResponseParser&) = delete;
     UpstreamResponseParser& operator=(const UpstreamResponseParser&) = delete;
+    // Movable (e.g. with a pooled connection); not while a feed() is running.
+    UpstreamResponseParser(UpstreamResponseParser&&) noexcept;
+    UpstreamResponseParser& operator=(UpstreamResponseParser&&) noexcept;
 
     // Before each response: a HEAD request gets no body back; only a request that asked for
     // an upgrade may be answered with 101. Buffers are kept for the next response.

@@ -462,6 +462,21 @@ TEST(UpstreamResponseParser, ParsesOneResponseAfterAnotherWithRecycledBuffers) {
     EXPECT_TRUE(parser.reusable());
 }
 
+TEST(UpstreamResponseParser, AMovedParserCarriesOn) {
+    Recorder rec;
+    UpstreamResponseParser first;
+    first.begin(&rec, false, false);
+    ASSERT_TRUE(first.feed("HTTP/1.1 200 OK\r\nContent-Len").ok());
+    UpstreamResponseParser moved(std::move(first));
+    ASSERT_TRUE(moved.feed("gth: 2\r\n\r\no").ok());
+    UpstreamResponseParser assigned;
+    assigned = std::move(moved);
+    ASSERT_TRUE(assigned.feed("k").ok());
+    EXPECT_EQ(rec.events, events({"head 200", "body", "complete"}));
+    EXPECT_EQ(rec.body, "ok");
+    EXPECT_TRUE(assigned.reusable());
+}
+
 // Wherever the input is split, the parser reports the same: a seeded sweep over split sizes
 // for a mix of framings, good and bad.
 TEST(UpstreamResponseParser, AnySplitGivesTheSameResult) {
