@@ -21,6 +21,8 @@ namespace {
 constexpr uint64_t kSweepMs = 250;
 constexpr uint64_t kHeartbeatMs = 1000;
 constexpr size_t kPooledBuffers = 256;
+// Session memory kept for reuse: a burst of closing connections larger than this frees the rest.
+constexpr size_t kPooledSessions = 128;
 // At the connection cap, each sweep closes up to this many keep-alive connections that have
 // been idle for at least kEvictIdleMs (nginx reuses idle connections the same way), so idle
 // clients — or an attacker holding connections open between requests — cannot lock new ones out
@@ -53,6 +55,7 @@ Server::Server(uv_loop_t* loop, ServerOptions options)
       options_(std::move(options)),
       scratch_(new char[kScratchSize]),
       buffers_(std::max<size_t>(options_.config.max_header_size + 1024, 16 * 1024), kPooledBuffers),
+      sessions_(kPooledSessions),
       access_log_(AccessLog::open("off").value()) {}
 
 Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions options) {
@@ -120,9 +123,9 @@ Server::~Server() {
     while (conn_head_) {
         Http1Session* c = conn_head_;
         conn_head_ = c->next;
-        delete c;
+        sessions_.destroy(c);
     }
-    for (Http1Session* c : closed_) delete c;
+    for (Http1Session* c : closed_) sessions_.destroy(c);
     access_log_.flush();
 }
 
@@ -153,7 +156,7 @@ void Server::run() {
 
 void Server::end_of_batch() noexcept {
     // Sessions closed during the batch are freed here, where no callback of theirs is running.
-    for (Http1Session* c : closed_) delete c;
+    for (Http1Session* c : closed_) sessions_.destroy(c);
     closed_.clear();
     // One write(2) of the access log per batch of requests, not one per request.
     access_log_.flush();
@@ -278,7 +281,7 @@ http::Handler& Server::https_handler_for(const http::Request& req, const TlsTran
 }
 
 Http1Session& Server::add_session(const sockaddr_storage& peer) {
-    auto* c = new Http1Session(*this, peer);
+    Http1Session* c = sessions_.create(*this, peer);
     c->next = conn_head_;
     if (conn_head_) conn_head_->prev = c;
     conn_head_ = c;

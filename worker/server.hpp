@@ -24,6 +24,7 @@
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
 #include "worker/router.hpp"
+#include "worker/session/session_storage.hpp"
 #include "worker/uv_handle.hpp"
 
 namespace minid {
@@ -136,7 +137,8 @@ class Server final : private IoPoller::Driver {
     BufferPool buffers_;
     std::vector<std::unique_ptr<http::RequestParser>> free_parsers_;
     std::vector<std::unique_ptr<http::Exchange>> free_exchanges_;
-    std::vector<Http1Session*> closed_;  // freed at the end of the event batch
+    SessionStorage<Http1Session> sessions_;  // before the lists below, which it outlives
+    std::vector<Http1Session*> closed_;      // freed at the end of the event batch
     AccessLog access_log_;
     std::unique_ptr<IoPoller> poller_;  // client sockets; outlives them (see ~Server)
     std::vector<std::unique_ptr<Listener>> listeners_;

@@ -10,7 +10,7 @@ void Exchange::begin(Owner* owner, const Request& request, const sockaddr* peer,
     producer_ = nullptr;
     body_reader_ = nullptr;
     phase_ = Phase::handling;
-    request_ = request;
+    request_ = &request;
     request_owned_ = false;
     peer_ = peer;
     now_ = now;
@@ -22,6 +22,8 @@ void Exchange::begin(Owner* owner, const Request& request, const sockaddr* peer,
 void Exchange::own_request() {
     if (request_owned_) return;
     request_owned_ = true;
+    owned_request_ = *request_;
+    request_ = &owned_request_;
     // Every view points into one contiguous request head: copy the span they cover and move
     // each view onto the copy.
     const char* lo = nullptr;
@@ -31,7 +33,7 @@ void Exchange::own_request() {
         if (lo == nullptr || v.data() < lo) lo = v.data();
         if (hi == nullptr || v.data() + v.size() > hi) hi = v.data() + v.size();
     };
-    Request& r = request_;
+    Request& r = owned_request_;
     std::string_view* views[] = {&r.method_name,       &r.target,  &r.host,
                                  &r.if_none_match,     &r.range,   &r.if_range,
                                  &r.if_modified_since, &r.referer, &r.user_agent};
@@ -86,7 +88,8 @@ void Exchange::reset() {
     producer_ = nullptr;
     body_reader_ = nullptr;
     phase_ = Phase::idle;
-    request_ = Request{};
+    if (request_owned_) owned_request_ = Request{};
+    request_ = &owned_request_;
     request_owned_ = false;
     peer_ = nullptr;
     stream_data_ = {};

@@ -60,7 +60,7 @@ class Exchange {
     };
 
     // --- for handlers ---
-    const Request& request() const { return request_; }
+    const Request& request() const { return *request_; }
     std::time_t now() const { return now_; }
     const sockaddr* peer() const { return peer_; }
     // Fill this, then call respond().
@@ -74,6 +74,10 @@ class Exchange {
     void set_body_reader(BodyReader* r) { body_reader_ = r; }
 
     // --- for the session ---
+    Exchange() : request_(&owned_request_) {}
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
+    // `request` must stay valid until own_request() or the end of the exchange.
     void begin(Owner* owner, const Request& request, const sockaddr* peer, std::time_t now);
     // Copies the request head into the exchange, for a handler that keeps it past the input
     // buffer's reuse. Cheap to call again: it copies once.
@@ -100,7 +104,10 @@ class Exchange {
     Producer* producer_ = nullptr;
     BodyReader* body_reader_ = nullptr;
     Phase phase_ = Phase::idle;
-    Request request_;
+    // The session's parsed request until own_request(), then owned_request_: a handler that
+    // answers at once costs no copy of the request.
+    const Request* request_;
+    Request owned_request_;
     bool request_owned_ = false;
     std::string arena_;            // the copied head bytes (own_request)
     std::vector<Header> headers_;  // the copied header table (own_request)
