@@ -290,12 +290,16 @@ warm_up() {
     client 20 wrk -t1 -c8 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/hello.txt" >/dev/null 2>&1 || true
     client 20 wrk -t1 -c2 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/1m.bin" >/dev/null 2>&1 || true
 }
-# Memory of each server once warm: RSS per worker process (summed over threads' process).
+# Memory of each server once warm, per worker process: RSS, and the private part of it (USS).
 record_memory() {
     local rss
     rss=$(proctree rss "${SRV_PID[$1]}")
     record 0 memory "$1" rss_per_worker_kib \
         "$(awk -v t="${rss%% *}" -v list="${rss#* }" 'BEGIN { n = split(list, w, " "); printf "%.0f\n", (n > 0 ? t / n : t) }')"
+    local uss
+    uss=$(proctree private "${SRV_PID[$1]}")
+    record 0 memory "$1" private_per_worker_kib \
+        "$(awk -v t="${uss%% *}" -v list="${uss#* }" 'BEGIN { n = split(list, w, " "); printf "%.0f\n", (n > 0 ? t / n : t) }')"
 }
 for key in "${STARTED[@]}"; do
     warm_up "$key"

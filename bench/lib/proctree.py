@@ -88,6 +88,18 @@ def rss_kib(pid):
     return 0
 
 
+def private_kib(pid):
+    """Memory only this process holds (USS: Private_Clean + Private_Dirty): what another worker
+    adds. RSS also counts every shared library page the process touched, which all processes
+    mapping the library share."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
 def per_worker_cpu(root):
     """pid (or pid/tid for a single multi-threaded process) and CPU seconds, one per line."""
     pids = workers(root)
@@ -141,7 +153,7 @@ def conns_per_worker(root, port):
 
 def main(argv):
     if len(argv) < 3:
-        sys.exit("usage: proctree.py tree|workers|cpu|cpu-each|rss|conns ROOT_PID [PORT]")
+        sys.exit("usage: proctree.py tree|workers|cpu|cpu-each|rss|private|conns ROOT_PID [PORT]")
     cmd, root = argv[1], int(argv[2])
     if cmd == "tree":
         print(" ".join(map(str, tree(root))))
@@ -155,6 +167,10 @@ def main(argv):
     elif cmd == "rss":
         # Sum over workers, then each worker: "total pid:kib pid:kib"
         rows = [(pid, rss_kib(pid)) for pid in workers(root)]
+        print(sum(k for _, k in rows), " ".join(f"{p}:{k}" for p, k in rows))
+    elif cmd == "private":
+        # The same shape as rss: "total pid:kib pid:kib"
+        rows = [(pid, private_kib(pid)) for pid in workers(root)]
         print(sum(k for _, k in rows), " ".join(f"{p}:{k}" for p, k in rows))
     elif cmd == "conns":
         for pid, count in conns_per_worker(root, int(argv[3])):

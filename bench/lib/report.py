@@ -181,6 +181,9 @@ class Report:
             self.r.nums("idle", server, "rss_per_worker_kib")
         return [v / 1024 for v in vals]
 
+    def private_mib(self, server):
+        return [v / 1024 for v in self.r.nums("memory", server, "private_per_worker_kib")]
+
     # ---- verdict -------------------------------------------------------------------------
     def verdict(self):
         r, lines = self.r, []
@@ -222,6 +225,13 @@ class Report:
             lines.append(f"- **Memory**: {short(statistics.median(rss))} MiB per idle worker (target ≤ "
                          f"{IDLE_RSS_MIB:.0f} MiB: {'met' if statistics.median(rss) <= IDLE_RSS_MIB else '**missed**'})"
                          + (f"; {others}." if others else "."))
+            uss = self.private_mib("minid")
+            if uss:
+                others = ", ".join(f"{s} {short(statistics.median(self.private_mib(s)))}" for s in r.servers
+                                   if s in ("nginx", "h2o", "lighttpd") and self.private_mib(s))
+                lines.append(f"  Of that, {short(statistics.median(uss))} MiB is the worker's own (private: "
+                             "what one more worker adds; the rest is shared library pages)"
+                             + (f"; {others}." if others else "."))
         if r.nums("reload", "minid", "errors"):
             others = ", ".join(f"{s} {count(r.nums('reload', s, 'errors'))}" for s in r.ran("reload")
                                if s != "minid")
@@ -287,11 +297,11 @@ class Report:
                          spread(r.nums("close", s, "cpu_us_per_req")), self.with_pct("close", s, "rps"),
                          self.with_pct("hey", s, "rps"), short(r.median("hey", s, "p99_ms")),
                          self.with_pct("big", s, "mb_s"), self.with_pct("capped", s, "rps"),
-                         spread(self.rss_mib(s)), reload_fail])
+                         spread(self.rss_mib(s)), spread(self.private_mib(s)), reload_fail])
         self.add(table(["server", "keep-alive CPU µs/req", "keep-alive RPS (% nginx)", "keep-alive p99 ms",
                         "close CPU µs/req", "close RPS (% nginx)", "hey RPS (% nginx)", "hey p99 ms",
                         "1 MiB MB/s (% nginx)", "at half a CPU RPS (% nginx)", "RSS per worker MiB",
-                        "reload: failed requests"], rows))
+                        "private per worker MiB", "reload: failed requests"], rows))
         self.add()
         if self.chart:
             self.add(f"![summary chart]({os.path.basename(self.chart)})\n")
