@@ -144,7 +144,9 @@ std::string encode(const Handover& h) {
            {"reloads_failed", s.reloads_failed},
            {"last_reload_error", s.last_reload_error},
            {"consecutive_crashes", s.consecutive_crashes},
-           {"workers", workers}};
+           {"workers", workers},
+           {"session_ticket_keys",
+            std::vector<uint8_t>(h.session_ticket_keys.begin(), h.session_ticket_keys.end())}};
     return j.dump();
 }
 
@@ -189,6 +191,10 @@ Result<Handover> decode(std::string_view text) {
             s.workers.push_back(a);
             h.workers.push_back({a.pid, w.at("slot").get<int>(), w.at("link_fd").get<int>(),
                                  w.at("spawned_unix_ms").get<uint64_t>()});
+        }
+        if (j.contains("session_ticket_keys")) {
+            const auto bytes = j.at("session_ticket_keys").get<std::vector<uint8_t>>();
+            h.session_ticket_keys.assign(bytes.begin(), bytes.end());
         }
         return h;
     } catch (const Json::exception& e) {
