@@ -287,7 +287,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expe
     }
     Http1Session& c = add_session(peer);
     if (tls) {
-        auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c);
+        auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c, options_.slot);
         if (!t) {  // logged; out of memory
             c.set_plain_transport(std::move(fd), *poller_);
             c.close_now();

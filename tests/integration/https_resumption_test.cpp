@@ -130,6 +130,43 @@ TEST_F(HttpsResumption, TicketsResumeOnEveryWorkerAndAfterAReload) {
     EXPECT_GE(resume_20(site_.dir.file("session-tls1_2.pem"), "-tls1_2"), 19);
 }
 
+TEST_F(HttpsResumption, HandshakesAreCountedInStatusAndMetrics) {
+    start();
+    const std::string session = site_.dir.file("session.pem");
+    ASSERT_NE(s_client("-tls1_3 -sess_out " + session).find("\nNew, TLSv1.3"), std::string::npos);
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(reused(s_client("-tls1_3 -sess_in " + session)));
+    EXPECT_EQ(s_client("-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'").find("Hello, world!"),
+              std::string::npos);
+    {
+        Client c(tls_port_);
+        ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: www.test\r\n\r\n"));
+        std::string back;
+        EXPECT_TRUE(c.read_until_close(back, 5s));
+    }
+    Json tls;
+    const bool counted = eventually([&] {
+        tls = status()["totals"]["tls"];
+        return tls.is_object() && tls["failures"]["version"] == 1 &&
+               tls["failures"]["not_tls"] == 1;
+    });
+    ASSERT_TRUE(counted) << tls.dump();
+    EXPECT_EQ(tls["handshakes"], 1) << tls.dump();
+    EXPECT_EQ(tls["resumed"], 5) << tls.dump();
+    for (const char* k : {"cipher", "client_alert", "timeout", "closed", "other"})
+        EXPECT_EQ(tls["failures"][k], 0) << k << ": " << tls.dump();
+
+    const auto metrics =
+        run_command(std::string(MINIDCTL_BINARY) + " --control " + socket_ + " metrics").output;
+    EXPECT_NE(metrics.find("minid_tls_handshakes_total{worker="), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find(",reason=\"not_tls\"} 1\n"), std::string::npos) << metrics;
+    const auto table =
+        run_command(std::string(MINIDCTL_BINARY) + " --control " + socket_ + " status").output;
+    EXPECT_NE(
+        table.find("tls:        6 handshakes, 5 resumed (83%); 2 failed: version 1, not_tls 1"),
+        std::string::npos)
+        << table;
+}
+
 TEST_F(HttpsResumption, OldTicketsEndAfterTheKeysRotatedPastThem) {
     start("tls_ticket_key_rotation = 1s\n");
     const std::string session = site_.dir.file("session.pem");
