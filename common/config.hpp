@@ -79,6 +79,9 @@ struct Config {
     std::string control_socket_group;  // "" = keep the master's group
     log::Level log_level = log::Level::info;
     std::string access_log = "stdout";  // "stdout", "off", or an absolute file path
+    // The master makes a new TLS session-ticket key this often and keeps the two before it for
+    // decryption, so a ticket resumes for two to three periods, on any worker of any generation.
+    Millis tls_ticket_key_rotation{12 * 3'600'000};
 
     // [http]
     std::string root;  // document root (absolute)

@@ -504,6 +504,9 @@ const ConfigKey kKeys[] = {
     string_key<&Config::tls_protocols, Empty::required, rule_tls_protocols>("server",
                                                                             "tls_protocols"),
     string_key<&Config::tls_ciphers, Empty::required, rule_cipher_list>("server", "tls_ciphers"),
+    // Below a minute, tickets issued to a client would expire before it comes back.
+    number_key<&Config::tls_ticket_key_rotation, NK::duration>("server", "tls_ticket_key_rotation",
+                                                               ms(1), ms(7 * 86'400)),
 
     string_key<&Config::root, Empty::required, rule_absolute>("http", "root"),
     string_key<&Config::index, Empty::required, rule_index>("http", "index"),

@@ -61,6 +61,11 @@ void put_counters(Json& j, const Counters& c) {
     j["bytes_in"] = c.bytes_in;
     j["bytes_out"] = c.bytes_out;
     for (int i = 0; i < 5; ++i) j[kClassNames[i]] = c.status_class[i];
+    Json failures = Json::object();
+    for (size_t i = 0; i < kTlsFailureKinds; ++i) failures[kTlsFailureNames[i]] = c.tls_failures[i];
+    j["tls"] = {{"handshakes", c.tls_handshakes},
+                {"resumed", c.tls_resumed},
+                {"failures", std::move(failures)}};
 }
 
 void get_counters(const Json& j, Counters& c) {
@@ -69,6 +74,15 @@ void get_counters(const Json& j, Counters& c) {
     c.bytes_in = get_u64(j, "bytes_in");
     c.bytes_out = get_u64(j, "bytes_out");
     for (int i = 0; i < 5; ++i) c.status_class[i] = get_u64(j, kClassNames[i]);
+    // Absent from a master without TLS counters; a kind this reader does not know is ignored.
+    if (auto tls = j.find("tls"); tls != j.end()) {
+        c.tls_handshakes = get_u64(*tls, "handshakes");
+        c.tls_resumed = get_u64(*tls, "resumed");
+        const Json& f = tls->at("failures");
+        for (size_t i = 0; i < kTlsFailureKinds; ++i)
+            if (f.contains(kTlsFailureNames[i]))
+                c.tls_failures[i] = get_u64(f, kTlsFailureNames[i]);
+    }
 }
 
 }  // namespace
@@ -200,6 +214,9 @@ Counters& Counters::operator+=(const Counters& other) {
     bytes_in += other.bytes_in;
     bytes_out += other.bytes_out;
     for (int i = 0; i < 5; ++i) status_class[i] += other.status_class[i];
+    tls_handshakes += other.tls_handshakes;
+    tls_resumed += other.tls_resumed;
+    for (size_t i = 0; i < kTlsFailureKinds; ++i) tls_failures[i] += other.tls_failures[i];
     return *this;
 }
 

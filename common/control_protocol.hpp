@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "common/tls_handshake_stats.hpp"
 
 namespace minid::control {
 
@@ -87,7 +88,10 @@ struct Counters {
     uint64_t connections_total = 0;
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
-    uint64_t status_class[5] = {};  // 1xx..5xx
+    uint64_t status_class[5] = {};                 // 1xx..5xx
+    uint64_t tls_handshakes = 0;                   // completed in full
+    uint64_t tls_resumed = 0;                      // completed by resuming a session
+    uint64_t tls_failures[kTlsFailureKinds] = {};  // by TlsFailure
 
     Counters& operator+=(const Counters& other);
     bool operator==(const Counters&) const = default;

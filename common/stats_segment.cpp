@@ -33,6 +33,10 @@ void zero_slot(WorkerSlot& s) {
     s.bytes_out.store(0, std::memory_order_relaxed);
     for (auto& c : s.status_class) c.store(0, std::memory_order_relaxed);
     s.reserved.store(0, std::memory_order_relaxed);
+    s.tls_handshakes.store(0, std::memory_order_relaxed);
+    s.tls_resumed.store(0, std::memory_order_relaxed);
+    for (auto& c : s.tls_failures) c.store(0, std::memory_order_relaxed);
+    for (auto& c : s.reserved2) c.store(0, std::memory_order_relaxed);
     s.state.store(static_cast<uint64_t>(WorkerState::free), std::memory_order_release);
 }
 

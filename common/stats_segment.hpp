@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "common/result.hpp"
+#include "common/tls_handshake_stats.hpp"
 #include "common/unique_fd.hpp"
 
 namespace minid {
@@ -28,15 +29,21 @@ struct alignas(64) WorkerSlot {
     std::atomic<uint64_t> bytes_out;
     std::atomic<uint64_t> status_class[5];  // 1xx..5xx responses
     std::atomic<uint64_t> reserved;
+    // TLS handshakes: completed in full, completed by resuming a session (a ticket), and failed
+    // by kind (TlsFailure).
+    std::atomic<uint64_t> tls_handshakes;
+    std::atomic<uint64_t> tls_resumed;
+    std::atomic<uint64_t> tls_failures[kTlsFailureKinds];
+    std::atomic<uint64_t> reserved2[7];
 };
-static_assert(sizeof(WorkerSlot) == 128);
+static_assert(sizeof(WorkerSlot) == 256);
 
 class StatsSegment {
   public:
     // Slots for every worker that can be alive at once (current generation plus draining ones).
     static constexpr size_t kSlots = 512;
     // Bumped when WorkerSlot changes shape (part of the worker protocol too).
-    static constexpr uint64_t kLayoutVersion = 1;
+    static constexpr uint64_t kLayoutVersion = 2;
 
     // Master: creates an anonymous memfd-backed segment (passed to workers by fd).
     static Result<StatsSegment> create();

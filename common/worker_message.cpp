@@ -19,13 +19,16 @@ const char* type_name(Type type) {
             return "ping";
         case Type::pong:
             return "pong";
+        case Type::session_ticket_keys:
+            return "session_ticket_keys";
     }
     return "unknown";
 }
 
 namespace {
 bool known(uint16_t raw) {
-    return raw >= static_cast<uint16_t>(Type::ready) && raw <= static_cast<uint16_t>(Type::pong);
+    return raw >= static_cast<uint16_t>(Type::ready) &&
+           raw <= static_cast<uint16_t>(Type::session_ticket_keys);
 }
 }  // namespace
 

@@ -18,6 +18,9 @@ enum class Type : uint16_t {
     ready = 1,  // worker -> master: accepting on every listener; empty payload
     ping = 2,   // master -> worker: are you alive? payload: u64 sequence number
     pong = 3,   // worker -> master: the answer to ping, echoing its sequence number
+    // master -> worker: the TLS session-ticket keys, newest first (common/session_ticket_keys.hpp);
+    // sent right after spawn and at every rotation, to every generation.
+    session_ticket_keys = 4,
 };
 
 const char* type_name(Type type);

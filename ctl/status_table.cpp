@@ -96,6 +96,27 @@ std::string pad(const std::string& cell, size_t width, Align align) {
     return align == Align::left ? cell + fill : fill + cell;
 }
 
+// The live workers' TLS handshakes, when there were any: "tls: 120 handshakes, 98 resumed
+// (82%); 3 failed: version 2, timeout 1".
+std::string tls_line(const control::StatusTotals& t) {
+    uint64_t failed = 0;
+    std::vector<std::string> kinds;
+    for (size_t i = 0; i < kTlsFailureKinds; ++i) {
+        failed += t.tls_failures[i];
+        if (t.tls_failures[i])
+            kinds.push_back(std::string(kTlsFailureNames[i]) + " " +
+                            std::to_string(t.tls_failures[i]));
+    }
+    const uint64_t done = t.tls_handshakes + t.tls_resumed;
+    if (done == 0 && failed == 0) return "";
+    std::string line = "\ntls:        " + std::to_string(done) + " handshakes, " +
+                       std::to_string(t.tls_resumed) + " resumed";
+    if (done) line += " (" + std::to_string(t.tls_resumed * 100 / done) + "%)";
+    line += "; " + std::to_string(failed) + " failed";
+    if (!kinds.empty()) line += ": " + join(kinds, ", ");
+    return line + "\n";
+}
+
 }  // namespace
 
 std::string render_status_table(const control::StatusSnapshot& s) {
@@ -154,6 +175,7 @@ std::string render_status_table(const control::StatusSnapshot& s) {
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";
     }
+    out += tls_line(s.totals);
     return out;
 }
 

@@ -130,6 +130,21 @@ std::string render_prometheus(const control::StatusSnapshot& s) {
                [](const auto& wk) { return number(wk.connections_active); });
     per_worker("minid_connections_total", "counter", "Client connections accepted.",
                [](const auto& wk) { return number(wk.connections_total); });
+    w.family("minid_tls_handshakes_total", "counter",
+             "TLS handshakes completed by the worker: full, or resumed from a session ticket.");
+    for (const auto& wk : s.workers) {
+        w.sample("minid_tls_handshakes_total", worker_labels(wk) + "," + label("kind", "full"),
+                 number(wk.tls_handshakes));
+        w.sample("minid_tls_handshakes_total", worker_labels(wk) + "," + label("kind", "resumed"),
+                 number(wk.tls_resumed));
+    }
+    w.family("minid_tls_handshake_failures_total", "counter",
+             "TLS handshakes that did not complete, by reason.");
+    for (const auto& wk : s.workers)
+        for (size_t i = 0; i < kTlsFailureKinds; ++i)
+            w.sample("minid_tls_handshake_failures_total",
+                     worker_labels(wk) + "," + label("reason", kTlsFailureNames[i]),
+                     number(wk.tls_failures[i]));
     per_worker("minid_worker_uptime_seconds", "gauge", "Seconds since the worker was started.",
                [](const auto& wk) { return number(wk.uptime_s); });
 

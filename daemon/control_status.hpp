@@ -31,6 +31,10 @@ inline void add_slot_counters(control::Counters& into, const WorkerSlot& slot) {
     into.bytes_in += slot.bytes_in.load(r);
     into.bytes_out += slot.bytes_out.load(r);
     for (int i = 0; i < 5; ++i) into.status_class[i] += slot.status_class[i].load(r);
+    into.tls_handshakes += slot.tls_handshakes.load(r);
+    into.tls_resumed += slot.tls_resumed.load(r);
+    for (size_t i = 0; i < kTlsFailureKinds; ++i)
+        into.tls_failures[i] += slot.tls_failures[i].load(r);
 }
 
 control::StatusSnapshot build_status(const Master::Info& info, const StatsSegment& stats,

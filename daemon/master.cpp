@@ -88,7 +88,10 @@ class Master::Host final : public SupervisorHost {
             },
             delay_ms, 0);
     }
-    void serving_config_changed(const Config& config) override { log::set_level(config.log_level); }
+    void serving_config_changed(const Config& config) override {
+        log::set_level(config.log_level);
+        m_.arm_ticket_rotation(config);
+    }
     void generation_gone(uint64_t generation) override { m_.config_fds_.erase(generation); }
     void notify_ready(const std::string& status) override { notify::ready(status); }
     void notify_reloading(const std::string& status) override { notify::reloading(status); }
@@ -133,6 +136,11 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
             m->tls_bundle_ = std::move(bundle).value();
         else
             log::warn("certificates of the adopted generation: ", bundle.error());
+        auto keys = h.session_ticket_keys.empty()
+                        ? SessionTicketRotation::create()
+                        : SessionTicketRotation::restore(h.session_ticket_keys);
+        if (!keys) return make_error(keys.error());
+        m->ticket_keys_.emplace(std::move(keys).value());
         if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
         return m;
     }
@@ -145,6 +153,9 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
     std::unique_ptr<Master> m(new Master(loop, std::move(options), std::move(listeners).value(),
                                          std::move(stats).value()));
     m->tls_bundle_ = std::move(bundle).value();
+    auto keys = SessionTicketRotation::create();
+    if (!keys) return make_error(keys.error());
+    m->ticket_keys_.emplace(std::move(keys).value());
     return m;
 }
 
@@ -249,6 +260,9 @@ int Master::run() {
         kTickMs, kTickMs);
     uv_timer_init(loop_, respawn_timer_.make());
     respawn_timer_.get()->data = this;
+    uv_timer_init(loop_, ticket_timer_.make());
+    ticket_timer_.get()->data = this;
+    arm_ticket_rotation(supervisor_->config());
 
     if (uint64_t usec = notify::watchdog_usec(); usec > 0) {
         uv_timer_init(loop_, watchdog_timer_.make());
@@ -313,6 +327,7 @@ int Master::run() {
     tick_timer_.close();
     respawn_timer_.close();
     watchdog_timer_.close();
+    ticket_timer_.close();
     signals_.clear();
     workers_.clear();
     uv_run(loop_, UV_RUN_DEFAULT);
@@ -358,6 +373,8 @@ Result<pid_t> Master::spawn(uint64_t generation, const Config& config, unsigned 
     s.heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
 
     watch_link(*w);
+    // First on its link: the worker waits for these before it accepts.
+    send_ticket_keys(*w);
     log::debug("spawned worker pid ", w->pid, " (slot ", slot, ", generation ", generation, ")");
     const pid_t pid = w->pid;
     workers_[pid] = std::move(w);
@@ -401,6 +418,7 @@ void Master::on_worker_message(Worker& w) {
                 supervisor_->worker_alive(pid);
                 break;
             case msg::Type::ping:
+            case msg::Type::session_ticket_keys:
                 log::warn("unexpected ", msg::type_name(got->message->type),
                           " message from worker ", pid);
                 break;
@@ -408,6 +426,37 @@ void Master::on_worker_message(Worker& w) {
         // Handling a message never ends a worker's record (only its exit does), but be sure.
         if (workers_.find(pid) == workers_.end()) return;
     }
+}
+
+void Master::send_ticket_keys(Worker& w) {
+    if (!ticket_keys_ || !w.ipc) return;
+    if (auto st = worker_message::send(w.ipc.get(), worker_message::Type::session_ticket_keys,
+                                       ticket_keys_->encoded());
+        !st)
+        log::warn("worker ", w.pid, ": session-ticket keys not sent: ", st.error());
+}
+
+void Master::rotate_ticket_keys() {
+    if (!ticket_keys_) return;
+    if (auto st = ticket_keys_->rotate(); !st) {
+        log::error("session-ticket key rotation failed, the current keys stay: ", st.error());
+        return;
+    }
+    for (auto& [pid, w] : workers_) send_ticket_keys(*w);
+    log::info("session-ticket keys rotated (", ticket_keys_->keys().size(), " kept), sent to ",
+              workers_.size(), " worker(s)");
+}
+
+void Master::arm_ticket_rotation(const Config& config) {
+    const auto period = static_cast<uint64_t>(config.tls_ticket_key_rotation.count());
+    if (!ticket_timer_ || period == ticket_rotation_ms_) return;
+    ticket_rotation_ms_ = period;
+    uv_timer_start(
+        ticket_timer_.get(),
+        [](uv_timer_t* t) noexcept {
+            if (auto* m = static_cast<Master*>(t->data)) m->rotate_ticket_keys();
+        },
+        period, period);
 }
 
 Result<Config> Master::load_reload_config() {
@@ -485,6 +534,7 @@ Result<reexec::Handover> Master::make_handover() const {
         h.reload_waiter_fds = control_->reload_waiter_fds();
     }
     h.exited = exited_;
+    if (ticket_keys_) h.session_ticket_keys = ticket_keys_->encoded();
     h.supervisor = supervisor_->snapshot();
     for (const auto& sw : h.supervisor.workers) {
         auto it = workers_.find(sw.pid);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/listen_sockets.hpp"
 #include "daemon/reexec.hpp"
+#include "daemon/session_ticket_rotation.hpp"
 #include "daemon/supervisor.hpp"
 #include "worker/uv_handle.hpp"
 
@@ -100,6 +102,11 @@ class Master {
     // In a master re-executed by reexec(): takes over its previous image's state.
     Status resume(reexec::Handover handover);
     void on_worker_message(Worker& w);
+    // Session-ticket keys: to one worker (at spawn), and a rotation sent to every live worker.
+    void send_ticket_keys(Worker& w);
+    void rotate_ticket_keys();
+    // (Re)arms the rotation timer when the serving config's period differs from the armed one.
+    void arm_ticket_rotation(const Config& config);
     void reap_children();
     void update_status();
     std::string status_line() const;
@@ -117,6 +124,9 @@ class Master {
     // The certificates and keys of the latest loaded config (encode_tls_bundle), sealed with it.
     std::string tls_bundle_;
     std::map<uint64_t, UniqueFd> config_fds_;  // per generation: sealed memfd, config.serialize()
+    // In memory only; survives reloads and (handed over) a re-exec.
+    std::optional<SessionTicketRotation> ticket_keys_;
+    uint64_t ticket_rotation_ms_ = 0;  // the period the timer is armed with; 0 = not armed
     control::ExitedTotals exited_;
     uint64_t ping_sequence_ = 0;
     std::string last_status_;
@@ -131,6 +141,7 @@ class Master {
     UvHandle<uv_timer_t> tick_timer_;
     UvHandle<uv_timer_t> respawn_timer_;
     UvHandle<uv_timer_t> watchdog_timer_;
+    UvHandle<uv_timer_t> ticket_timer_;
     std::vector<UvHandle<uv_signal_t>> signals_;
     std::unique_ptr<ControlServer> control_;
 };

@@ -60,7 +60,11 @@ Json counters_json(const control::ExitedTotals& c) {
         {"bytes_in", c.bytes_in},
         {"bytes_out", c.bytes_out},
         {"status_class", Json::array({c.status_class[0], c.status_class[1], c.status_class[2],
-                                      c.status_class[3], c.status_class[4]})}};
+                                      c.status_class[3], c.status_class[4]})},
+        {"tls_handshakes", c.tls_handshakes},
+        {"tls_resumed", c.tls_resumed},
+        {"tls_failures",
+         std::vector<uint64_t>(std::begin(c.tls_failures), std::end(c.tls_failures))}};
 }
 
 void counters_from(const Json& j, control::ExitedTotals& c) {
@@ -71,6 +75,13 @@ void counters_from(const Json& j, control::ExitedTotals& c) {
     c.bytes_out = j.at("bytes_out").get<uint64_t>();
     const auto& sc = j.at("status_class");
     for (size_t i = 0; i < 5; ++i) c.status_class[i] = sc.at(i).get<uint64_t>();
+    // Absent when handed over by an image without TLS counters.
+    c.tls_handshakes = j.value("tls_handshakes", uint64_t{0});
+    c.tls_resumed = j.value("tls_resumed", uint64_t{0});
+    if (j.contains("tls_failures")) {
+        const auto f = j.at("tls_failures").get<std::vector<uint64_t>>();
+        for (size_t i = 0; i < kTlsFailureKinds && i < f.size(); ++i) c.tls_failures[i] = f[i];
+    }
 }
 
 std::string describe_wait(int status) {
@@ -144,7 +155,9 @@ std::string encode(const Handover& h) {
            {"reloads_failed", s.reloads_failed},
            {"last_reload_error", s.last_reload_error},
            {"consecutive_crashes", s.consecutive_crashes},
-           {"workers", workers}};
+           {"workers", workers},
+           {"session_ticket_keys",
+            std::vector<uint8_t>(h.session_ticket_keys.begin(), h.session_ticket_keys.end())}};
     return j.dump();
 }
 
@@ -189,6 +202,10 @@ Result<Handover> decode(std::string_view text) {
             s.workers.push_back(a);
             h.workers.push_back({a.pid, w.at("slot").get<int>(), w.at("link_fd").get<int>(),
                                  w.at("spawned_unix_ms").get<uint64_t>()});
+        }
+        if (j.contains("session_ticket_keys")) {
+            const auto bytes = j.at("session_ticket_keys").get<std::vector<uint8_t>>();
+            h.session_ticket_keys.assign(bytes.begin(), bytes.end());
         }
         return h;
     } catch (const Json::exception& e) {

@@ -52,6 +52,9 @@ struct Handover {
     control::ExitedTotals exited;
     Supervisor::Snapshot supervisor;
     std::vector<Worker> workers;  // the master's side of each worker in supervisor.workers
+    // encode_session_ticket_keys() of the master's keys, so tickets issued before the re-exec
+    // keep resuming; "" from an image that had none (the new one makes fresh keys).
+    std::string session_ticket_keys;
 
     // Every fd the new image must inherit.
     std::vector<int> fds() const;

@@ -3,6 +3,7 @@
 #include "worker/server.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "worker/session/http1_session.hpp"
 #include "worker/tls_sites.hpp"
 #include "worker/transport/plain_transport.hpp"
+#include "worker/transport/tls_ticket_keys.hpp"
 #include "worker/transport/tls_transport.hpp"
 
 namespace minid {
@@ -66,7 +68,10 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
     if (!s->options_.tls_bundle.empty()) {
-        auto tls = TlsSites::create(cfg, *s->router_, s->options_.tls_bundle);
+        auto keys = TlsTicketKeys::create();
+        if (!keys) return make_error(keys.error());
+        s->ticket_keys_ = std::move(keys).value();
+        auto tls = TlsSites::create(cfg, *s->router_, s->options_.tls_bundle, *s->ticket_keys_);
         if (!tls) return make_error(tls.error());
         s->tls_ = std::move(tls).value();
     }
@@ -130,6 +135,7 @@ Server::~Server() {
 }
 
 Status Server::start() {
+    take_first_ticket_keys();
     set_state(WorkerState::serving);
     if (balancer_) balancer_->refresh(monotonic_ms());
     for (auto& l : listeners_) l->resume();
@@ -202,11 +208,47 @@ void Server::on_master_message(const worker_message::Message& m) {
             if (auto st = worker_message::send(options_.ipc.get(), Type::pong, m.payload); !st)
                 log::error(st.error());
             return;
+        case Type::session_ticket_keys:
+            if (!ticket_keys_) return;  // no TLS here
+            if (auto st = ticket_keys_->replace(m.payload); !st)
+                log::error(st.error(), "; keeping the previous session-ticket keys");
+            else
+                log::debug("session-ticket keys from the master: ", ticket_keys_->keys().size());
+            return;
         case Type::ready:
         case Type::pong:
             break;
     }
     log::warn("unexpected ", worker_message::type_name(m.type), " message from the master");
+}
+
+void Server::take_first_ticket_keys() {
+    if (!ticket_keys_ || !options_.ipc) return;
+    constexpr uint64_t kWaitMs = 2000;
+    const uint64_t deadline = monotonic_ms() + kWaitMs;
+    while (!ticket_keys_->from_master()) {
+        const uint64_t now = monotonic_ms();
+        if (now >= deadline) {
+            log::warn("no session-ticket keys from the master within ", kWaitMs,
+                      " ms: this worker's tickets resume on it alone until they come");
+            return;
+        }
+        pollfd p{options_.ipc.get(), POLLIN, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(deadline - now));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            log::error(sys_error("poll", "the master link", errno));
+            return;
+        }
+        if (n == 0) continue;
+        auto got = worker_message::receive(options_.ipc.get());
+        if (!got) {
+            log::error(got.error());
+            continue;
+        }
+        if (got->closed) return;  // on_ipc sees the EOF too, and drains
+        if (got->message) on_master_message(*got->message);
+    }
 }
 
 std::unique_ptr<http::RequestParser> Server::acquire_parser() {
@@ -248,7 +290,7 @@ void Server::on_accept(UniqueFd fd, const sockaddr_storage& peer, bool data_expe
     }
     Http1Session& c = add_session(peer);
     if (tls) {
-        auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c);
+        auto t = TlsTransport::create(fd, tls_->initial(), *poller_, c, options_.slot);
         if (!t) {  // logged; out of memory
             c.set_plain_transport(std::move(fd), *poller_);
             c.close_now();

@@ -31,6 +31,7 @@ namespace minid {
 
 class Http1Session;
 class TlsSites;
+class TlsTicketKeys;
 class TlsTransport;
 
 struct ServerOptions {
@@ -125,11 +126,15 @@ class Server final : private IoPoller::Driver {
     void end_of_batch() noexcept override;
     static void on_ipc(uv_poll_t* h, int status, int events) noexcept;
     void on_master_message(const worker_message::Message& m);
+    // Before the first accept: the master sends the ticket keys right after spawning us, so a
+    // short wait spares clients tickets only this worker could resume.
+    void take_first_ticket_keys();
 
     uv_loop_t* loop_;
     ServerOptions options_;
-    std::optional<Router> router_;   // set by create()
-    std::unique_ptr<TlsSites> tls_;  // when some site has a certificate
+    std::optional<Router> router_;                // set by create()
+    std::unique_ptr<TlsTicketKeys> ticket_keys_;  // with tls_
+    std::unique_ptr<TlsSites> tls_;               // when some site has a certificate
     std::optional<HttpsRedirectHandler> redirect_handler_;
     std::optional<MisdirectedHandler> misdirected_handler_;
     std::string scratch_head_;

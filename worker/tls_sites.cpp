@@ -8,7 +8,8 @@
 namespace minid {
 
 Result<std::unique_ptr<TlsSites>> TlsSites::create(const Config& config, const Router& router,
-                                                   std::string_view bundle) {
+                                                   std::string_view bundle,
+                                                   TlsTicketKeys& tickets) {
     std::unique_ptr<TlsSites> sites(new TlsSites(router));
     sites->contexts_.resize(router.site_count());
     auto decoded = decode_tls_bundle(bundle);
@@ -27,6 +28,8 @@ Result<std::unique_ptr<TlsSites>> TlsSites::create(const Config& config, const R
         SSL_CTX_callback_ctrl(ctx->get(), SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
                               reinterpret_cast<void (*)()>(&TlsSites::on_servername));
         SSL_CTX_set_tlsext_servername_arg(ctx->get(), sites.get());
+        if (Status st = tickets.install(ctx->get()); !st)
+            return make_error(where + ": " + st.error());
         sites->contexts_[index].emplace(std::move(ctx).value());
     }
     return sites;

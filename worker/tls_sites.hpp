@@ -13,14 +13,17 @@
 #include "common/result.hpp"
 #include "worker/router.hpp"
 #include "worker/transport/tls_context.hpp"
+#include "worker/transport/tls_ticket_keys.hpp"
 
 namespace minid {
 
 class TlsSites {
   public:
-    // `router` must outlive the result. An error names the site and the reason.
+    // `router` and `tickets` (the worker's session-ticket keys, installed on every context) must
+    // outlive the result. An error names the site and the reason.
     static Result<std::unique_ptr<TlsSites>> create(const Config& config, const Router& router,
-                                                    std::string_view bundle);
+                                                    std::string_view bundle,
+                                                    TlsTicketKeys& tickets);
     // The default site's context; null when it has no certificate.
     SSL_CTX* initial() const;
 

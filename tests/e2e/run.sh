@@ -97,6 +97,24 @@ else
 	phase "tree (cached)" "$t"
 fi
 
+# --- test certificates ---------------------------------------------------------------------
+# The container has no openssl: a test CA and leaves for localhost are made here (serials 1, 2).
+mkdir "$work/tls"
+(
+	cd "$work/tls"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+		-out ca.pem -days 2 -subj /CN=minid-e2e-CA
+	for n in 1 2; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf$n.key \
+			-out leaf$n.csr -subj /CN=localhost
+		printf 'subjectAltName=DNS:localhost\n' >leaf.ext
+		openssl x509 -req -in leaf$n.csr -CA ca.pem -CAkey ca.key -set_serial $n -days 1 \
+			-extfile leaf.ext -out leaf$n.crt
+		cat leaf$n.crt ca.pem >leaf$n.pem
+	done
+	rm -f ca.key ./*.csr ./*.crt leaf.ext
+) >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log"; die "could not make test certificates"; }
+
 # --- boot ------------------------------------------------------------------------------------
 # nspawn leaves payload/ and supervisor/ cgroups behind in its parent: give it a cgroup of its
 # own (on every mounted hierarchy that has one) and remove that afterwards.
@@ -122,6 +140,7 @@ rc=0
 timeout -k 10 "$boot_timeout" systemd-nspawn -q -D "$root" --register=no --keep-unit \
 	--private-network --volatile=overlay --console=read-only \
 	--bind-ro="$work/debs":/debs --bind-ro="$repo/tests/e2e/inside.sh":/inside.sh \
+	--bind-ro="$work/tls":/e2e-tls \
 	--bind="$work/out":/e2e-out \
 	--boot systemd.run=/inside.sh </dev/null >"$work/nspawn.log" 2>&1 || rc=$?
 phase "boot + checks" "$t"

@@ -11,7 +11,7 @@ seconds=${1:-30}
 case "$seconds" in
   '' | *[!0-9]*) echo "usage: tests/fuzz/run.sh [SECONDS_PER_TARGET]" >&2; exit 2 ;;
 esac
-targets=(http_request target_path header_fields config upstream_response)
+targets=(http_request target_path header_fields config tls_server upstream_response)
 build=${MINID_FUZZ_BUILD_DIR:-build/fuzz}  # override for a private build tree
 
 echo "== build fuzz targets (clang, libFuzzer + ASan + UBSan) into $build"

@@ -222,6 +222,7 @@ void Http1Session::check_deadline(uint64_t now_ms) {
     if (now_ms < deadline_ms_) return;
     switch (state_) {
         case State::reading_head:
+            if (tls_ && !tls_->handshake_done()) tls_->note_handshake_timeout();
             if (idle()) {
                 if (server_.draining()) {
                     begin_lingering_close();

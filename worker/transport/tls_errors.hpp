@@ -9,12 +9,16 @@
 #include <string>
 #include <string_view>
 
+#include "common/tls_handshake_stats.hpp"
+
 namespace minid {
 
 // "what: reason; reason" from the queue, which is left empty; "what: no detail" if it was empty.
 std::string ssl_error_text(std::string_view what);
 // Empties the queue (before an operation whose failure will be read from it).
 void ssl_clear_errors();
+// The kind of failed handshake an OpenSSL error code (ERR_peek_error) stands for.
+TlsFailure classify_handshake_error(unsigned long err);
 
 struct SslDeleter {
     void operator()(SSL* p) const noexcept { SSL_free(p); }

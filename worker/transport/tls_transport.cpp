@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/stats_segment.hpp"
 #include "worker/access_log.hpp"
 
 namespace minid {
@@ -32,10 +33,15 @@ std::string peer_of(int fd) {
     return AccessLog::peer_text(reinterpret_cast<const sockaddr*>(&ss));
 }
 
+// This worker is the only writer of its slot: a relaxed load and store is an increment.
+void bump(std::atomic<uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 std::unique_ptr<TlsTransport> TlsTransport::create(UniqueFd& fd, SSL_CTX* ctx, IoPoller& poller,
-                                                   IoPoller::Watcher& watcher) {
+                                                   IoPoller::Watcher& watcher, WorkerSlot* stats) {
     ssl_clear_errors();
     SslPtr ssl(SSL_new(ctx));
     if (!ssl) {
@@ -51,6 +57,7 @@ std::unique_ptr<TlsTransport> TlsTransport::create(UniqueFd& fd, SSL_CTX* ctx, I
     std::unique_ptr<TlsTransport> t(
         new TlsTransport(std::move(fd), std::move(ssl), poller, watcher));
     SSL_set_app_data(raw, t.get());
+    t->stats_ = stats;
     return t;
 }
 
@@ -87,9 +94,31 @@ void TlsTransport::log_broken(const char* what, int err) {
         log::debug(sys_error(context, err));
 }
 
+void TlsTransport::count_handshake() {
+    handshake_counted_ = true;
+    if (!stats_) return;
+    bump(SSL_session_reused(ssl_.get()) == 1 ? stats_->tls_resumed : stats_->tls_handshakes);
+}
+
+void TlsTransport::count_unfinished_handshake() {
+    if (handshake_counted_) return;
+    if (handshake_done()) {
+        count_handshake();
+        return;
+    }
+    handshake_counted_ = true;
+    if (!stats_) return;
+    const TlsFailure kind = handshake_timed_out_ ? TlsFailure::timeout : failure_;
+    bump(stats_->tls_failures[static_cast<size_t>(kind)]);
+}
+
 IoResult TlsTransport::failure(int rc, Op op) {
     const int saved_errno = errno;
     const int err = SSL_get_error(ssl_.get(), rc);
+    if (!handshake_counted_) {
+        count_if_handshake_done();
+        if (err == SSL_ERROR_SSL) failure_ = classify_handshake_error(ERR_peek_error());
+    }
     uint32_t& needs = op == Op::read ? read_needs_ : write_needs_;
     switch (err) {
         case SSL_ERROR_WANT_READ:
@@ -139,6 +168,7 @@ IoResult TlsTransport::read(char* buf, size_t len) {
     }
     size_t n = 0;
     if (SSL_read_ex(ssl_.get(), buf, len, &n) == 1) {
+        if (!handshake_counted_) count_if_handshake_done();
         burst_records_ = 0;  // a new request: its response starts with small records again
         starved_ = false;
         if (read_needs_ != EPOLLIN) {
@@ -235,6 +265,7 @@ void TlsTransport::abort() {
 
 void TlsTransport::close() {
     if (!fd_) return;
+    count_unfinished_handshake();
     send_close_notify();
     ssl_.reset();
     fd_.reset();

@@ -17,6 +17,8 @@
 
 namespace minid {
 
+struct WorkerSlot;
+
 class TlsTransport final : public Transport {
   public:
     // Payload of the records sent first in a burst: one record fits one TCP segment, so the
@@ -28,9 +30,11 @@ class TlsTransport final : public Transport {
     // takes 9 records instead of 47.
 
     // A server-side TLS connection on `fd` with `ctx`'s settings (SNI may switch the context);
-    // null (logged) if OpenSSL cannot allocate it; `fd` is taken only on success.
+    // null (logged) if OpenSSL cannot allocate it; `fd` is taken only on success. `stats`: the
+    // worker's slot, where the handshake is counted once (done, resumed, or failed by kind).
     static std::unique_ptr<TlsTransport> create(UniqueFd& fd, SSL_CTX* ctx, IoPoller& poller,
-                                                IoPoller::Watcher& watcher);
+                                                IoPoller::Watcher& watcher,
+                                                WorkerSlot* stats = nullptr);
     ~TlsTransport() override;
 
     IoResult read(char* buf, size_t len) override;
@@ -52,6 +56,8 @@ class TlsTransport final : public Transport {
     // SNI. The session compares it with the Host's site (421).
     int sni_site() const { return sni_site_; }
     void set_sni_site(int site) { sni_site_ = site; }
+    // The session gave up on an unfinished handshake (header_timeout): counted as a timeout.
+    void note_handshake_timeout() { handshake_timed_out_ = true; }
     // The TlsTransport of an SSL made by create() (for OpenSSL callbacks).
     static TlsTransport* of(SSL* ssl);
 
@@ -72,6 +78,13 @@ class TlsTransport final : public Transport {
     void log_broken(const char* what, int err);
     // close_notify, once, where allowed; best effort (a full send buffer loses it).
     void send_close_notify();
+    // Counts a handshake that has just completed (full or resumed), once.
+    void count_if_handshake_done() {
+        if (!handshake_counted_ && handshake_done()) count_handshake();
+    }
+    void count_handshake();
+    // At close: a handshake not counted yet, done or (counted by why) not.
+    void count_unfinished_handshake();
 
     UniqueFd fd_;
     SslPtr ssl_;
@@ -93,6 +106,10 @@ class TlsTransport final : public Transport {
     // The last read wanted more bytes from the kernel: what OpenSSL holds is an incomplete
     // record, so has_buffered_input() must not send the session back to it (it would spin).
     bool starved_ = false;
+    WorkerSlot* stats_ = nullptr;
+    bool handshake_counted_ = false;
+    bool handshake_timed_out_ = false;
+    TlsFailure failure_ = TlsFailure::closed;  // why the handshake broke, until it completes
 };
 
 }  // namespace minid

@@ -23,6 +23,7 @@ listen_tls = 127.0.0.1:8443 [::1]:8443
 listen_tls = unix:/run/minid/https.sock
 tls_protocols = TLSv1.3
 tls_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384
+tls_ticket_key_rotation = 8h
 
 [http]
 root = /srv/www
@@ -50,6 +51,7 @@ TEST(TlsConfig, ParsesEveryKey) {
     EXPECT_EQ(c->listen, std::vector<ListenAddress>{addr("127.0.0.1:8080")});
     EXPECT_EQ(c->tls_protocols, "TLSv1.3");
     EXPECT_EQ(c->tls_ciphers, "ECDHE-ECDSA-AES256-GCM-SHA384");
+    EXPECT_EQ(c->tls_ticket_key_rotation, 8h);
     EXPECT_EQ(c->tls_certificate,
               (std::vector<std::string>{"/etc/minid/ecdsa.pem", "/etc/minid/rsa.pem"}));
     EXPECT_EQ(c->tls_key, (std::vector<std::string>{"/etc/minid/ecdsa.key", "/etc/minid/rsa.key"}));
@@ -72,6 +74,7 @@ TEST(TlsConfig, DefaultsAreMozillaIntermediateAndNoTls) {
     EXPECT_EQ(d.tls_ciphers.find(":DHE-"), std::string::npos) << "ECDHE only";
     EXPECT_FALSE(d.redirect_https);
     EXPECT_EQ(d.hsts, 0ms);
+    EXPECT_EQ(d.tls_ticket_key_rotation, 12h) << "as Caddy's";
 }
 
 TEST(TlsConfig, RoundTripsThroughSerialize) {

@@ -170,6 +170,10 @@ StatusSnapshot sample_status() {
     a.bytes_out = 123456789012ull;
     a.status_class[1] = 990;
     a.status_class[3] = 10;
+    a.tls_handshakes = 30;
+    a.tls_resumed = 9;
+    a.tls_failures[static_cast<size_t>(TlsFailure::version)] = 2;
+    a.tls_failures[static_cast<size_t>(TlsFailure::timeout)] = 1;
     a.rss_bytes = 4096 * 1000;
     a.heartbeat_age_ms = 12;
     WorkerStatus b = a;
@@ -188,6 +192,8 @@ StatusSnapshot sample_status() {
     s.exited.bytes_out = 99999;
     s.exited.status_class[1] = 770;
     s.exited.status_class[3] = 7;
+    s.exited.tls_resumed = 5;
+    s.exited.tls_failures[static_cast<size_t>(TlsFailure::other)] = 3;
     return s;
 }
 
@@ -219,6 +225,25 @@ TEST(StatusJson, UsesTheDocumentedFieldNames) {
         EXPECT_TRUE(j["exited"].contains(k)) << k;
     EXPECT_EQ(j["exited"]["requests"].get<uint64_t>(), 777u);
     EXPECT_EQ(j["exited"]["status_2xx"].get<uint64_t>(), 770u);
+    const Json& tls = j["workers"][0]["tls"];
+    EXPECT_EQ(tls["handshakes"].get<uint64_t>(), 30u);
+    EXPECT_EQ(tls["resumed"].get<uint64_t>(), 9u);
+    for (const char* k :
+         {"version", "cipher", "not_tls", "client_alert", "timeout", "closed", "other"})
+        EXPECT_TRUE(tls["failures"].contains(k)) << k;
+    EXPECT_EQ(tls["failures"]["version"].get<uint64_t>(), 2u);
+    EXPECT_EQ(j["totals"]["tls"]["resumed"].get<uint64_t>(), 18u);
+    EXPECT_EQ(j["exited"]["tls"]["failures"]["other"].get<uint64_t>(), 3u);
+}
+
+TEST(StatusJson, StatusWithoutTlsCountersReadsAsNone) {
+    // As a master from before the TLS counters answers.
+    Json j = status_to_json(sample_status());
+    j["workers"][0].erase("tls");
+    auto back = status_from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->workers[0].tls_handshakes, 0u);
+    EXPECT_EQ(back->workers[1].tls_handshakes, 30u);
 }
 
 TEST(StatusJson, StatusWithoutExitedCountsReadsAsNoneExited) {

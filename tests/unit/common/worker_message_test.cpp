@@ -24,7 +24,7 @@ struct Pair {
 };
 
 TEST(WorkerMessage, EncodeDecodeRoundTripsEveryType) {
-    for (Type t : {Type::ready, Type::ping, Type::pong}) {
+    for (Type t : {Type::ready, Type::ping, Type::pong, Type::session_ticket_keys}) {
         const std::string payload = t == Type::ready ? "" : encode_u64(0x0102030405060708ull);
         auto wire = encode(t, payload);
         ASSERT_TRUE(wire.ok()) << wire.error();
@@ -58,7 +58,7 @@ TEST(WorkerMessage, ShortDatagramIsRejected) {
 }
 
 TEST(WorkerMessage, UnknownTypeIsRejected) {
-    for (uint16_t raw : {0, 4, 0x0100, 0xffff}) {
+    for (uint16_t raw : {0, 5, 0x0100, 0xffff}) {
         std::string d{static_cast<char>(raw & 0xff), static_cast<char>(raw >> 8)};
         auto m = decode(d);
         ASSERT_FALSE(m.ok()) << raw;

@@ -125,6 +125,22 @@ TEST(StatusTable, AddsTheExitedWorkersToTotalsSinceStart) {
     EXPECT_EQ(since.substr(since.size() - 3), " 13") << text;
 }
 
+TEST(StatusTable, TlsHandshakesOnALineOfTheirOwnWhenThereWereAny) {
+    control::StatusSnapshot s = snapshot();
+    EXPECT_EQ(render_status_table(s).find("tls:"), std::string::npos) << "no TLS, no line";
+    s.workers[1].tls_handshakes = 20;
+    s.workers[1].tls_resumed = 60;
+    s.workers[2].tls_resumed = 20;
+    s.workers[2].tls_failures[static_cast<size_t>(TlsFailure::version)] = 2;
+    s.workers[2].tls_failures[static_cast<size_t>(TlsFailure::timeout)] = 1;
+    s.totals = control::compute_totals(s.workers);
+    const std::string text = render_status_table(s);
+    EXPECT_NE(text.find("\ntls:        100 handshakes, 80 resumed (80%); 3 failed: version 2, "
+                        "timeout 1\n"),
+              std::string::npos)
+        << text;
+}
+
 TEST(StatusTable, NoSinceStartRowBeforeAWorkerExits) {
     const std::string text = render_status_table(snapshot());
     EXPECT_EQ(text.find("since start"), std::string::npos) << text;

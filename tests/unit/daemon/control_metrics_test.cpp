@@ -38,6 +38,9 @@ control::StatusSnapshot snapshot() {
         w.status_class[1] = requests - 3;
         w.status_class[3] = 2;
         w.status_class[4] = 1;
+        w.tls_handshakes = requests / 10;
+        w.tls_resumed = requests / 100;
+        w.tls_failures[static_cast<size_t>(TlsFailure::not_tls)] = 4;
         w.rss_bytes = 5 << 20;
         w.heartbeat_age_ms = 250;
         w.uptime_s = 7;
@@ -76,6 +79,15 @@ TEST(PrometheusRendering, PerWorkerCountersCarryPidAndGeneration) {
     EXPECT_EQ(e.value("minid_worker_resident_memory_bytes", {{"worker", "31"}}), 5.0 * (1 << 20));
     EXPECT_FALSE(e.value("minid_worker_resident_memory_bytes", {{"worker", "32"}}).has_value())
         << "an unknown RSS is left out, not reported as 0";
+    EXPECT_EQ(e.types["minid_tls_handshakes_total"], "counter");
+    EXPECT_EQ(e.value("minid_tls_handshakes_total", {{"worker", "31"}, {"kind", "full"}}), 70.0);
+    EXPECT_EQ(e.value("minid_tls_handshakes_total", {{"worker", "31"}, {"kind", "resumed"}}), 7.0);
+    EXPECT_EQ(
+        e.value("minid_tls_handshake_failures_total", {{"worker", "31"}, {"reason", "not_tls"}}),
+        4.0);
+    EXPECT_EQ(
+        e.value("minid_tls_handshake_failures_total", {{"worker", "31"}, {"reason", "timeout"}}),
+        0.0);
 }
 
 TEST(PrometheusRendering, MasterGauges) {

@@ -28,6 +28,7 @@ Handover sample() {
     h.exited.bytes_out = 999;
     h.exited.status_class[1] = 12000;
     h.exited.status_class[3] = 345;
+    h.session_ticket_keys = std::string("\x01\x00\xff", 3) + std::string(78, '\x7f');
     auto& s = h.supervisor;
     s.last_generation = 9;
     s.serving_generation = 9;
@@ -58,6 +59,7 @@ TEST(Reexec, HandoverRoundTrips) {
     EXPECT_EQ(back->control_fd, 6);
     EXPECT_EQ(back->reload_waiter_fds, std::vector<int>{7});
     EXPECT_EQ(back->exited, h.exited);
+    EXPECT_EQ(back->session_ticket_keys, h.session_ticket_keys) << "binary bytes survive JSON";
     EXPECT_EQ(back->supervisor.last_generation, 9u);
     EXPECT_EQ(back->supervisor.reloads_ok, 7u);
     EXPECT_EQ(back->supervisor.consecutive_crashes, 2u);

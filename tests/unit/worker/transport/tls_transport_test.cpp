@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/stats_segment.hpp"
 #include "tests/unit/worker/transport/test_certificate.hpp"
 #include "worker/transport/tls_context.hpp"
 
@@ -62,7 +63,7 @@ class TlsTransportTest : public ::testing::Test {
         server_fd_ = fds[0];
         client_fd_.reset(fds[1]);
         UniqueFd sfd(fds[0]);
-        server_ = TlsTransport::create(sfd, server_ctx_->get(), *poller_, watcher_);
+        server_ = TlsTransport::create(sfd, server_ctx_->get(), *poller_, watcher_, &slot_);
         ASSERT_TRUE(server_);
         client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
         ASSERT_TRUE(client_ctx_);
@@ -129,6 +130,16 @@ class TlsTransportTest : public ::testing::Test {
         return out;
     }
 
+    uint64_t failures(TlsFailure kind) const {
+        return slot_.tls_failures[static_cast<size_t>(kind)].load();
+    }
+    uint64_t all_failures() const {
+        uint64_t n = 0;
+        for (const auto& f : slot_.tls_failures) n += f.load();
+        return n;
+    }
+
+    WorkerSlot slot_{};
     uv_loop_t loop_{};
     std::unique_ptr<IoPoller> poller_;
     NullWatcher watcher_;
@@ -159,6 +170,44 @@ TEST_F(TlsTransportTest, HandshakeInsideReadsThenRequestAndResponse) {
     ASSERT_EQ(w.kind, IoResult::Kind::done);
     EXPECT_EQ(w.bytes, head.size() + body.size());
     EXPECT_EQ(client_drain(), head + body);
+}
+
+TEST_F(TlsTransportTest, HandshakesAreCountedOnceByOutcome) {
+    connect();
+    ASSERT_TRUE(handshake());
+    EXPECT_EQ(slot_.tls_handshakes.load(), 1u);
+    server_drain();
+    server_->close();
+    EXPECT_EQ(slot_.tls_handshakes.load(), 1u) << "counted once";
+    EXPECT_EQ(slot_.tls_resumed.load(), 0u);
+    EXPECT_EQ(all_failures(), 0u);
+
+    connect({}, TLS1_1_VERSION);
+    EXPECT_FALSE(handshake());
+    server_->close();
+    EXPECT_EQ(failures(TlsFailure::version), 1u);
+
+    connect();
+    const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(client_fd_.get(), req.data(), req.size(), 0),
+              static_cast<ssize_t>(req.size()));
+    char buf[64];
+    EXPECT_EQ(server_->read(buf, sizeof buf).kind, IoResult::Kind::failed);
+    server_->close();
+    EXPECT_EQ(failures(TlsFailure::not_tls), 1u);
+
+    connect();  // the client leaves before its hello
+    client_fd_.reset();
+    EXPECT_EQ(server_->read(buf, sizeof buf).kind, IoResult::Kind::eof);
+    server_->close();
+    EXPECT_EQ(failures(TlsFailure::closed), 1u);
+
+    connect();  // header_timeout ran out
+    server_->note_handshake_timeout();
+    server_.reset();
+    EXPECT_EQ(failures(TlsFailure::timeout), 1u);
+    EXPECT_EQ(all_failures(), 4u);
+    EXPECT_EQ(slot_.tls_handshakes.load(), 1u);
 }
 
 TEST_F(TlsTransportTest, Tls12AlsoWorks) {
