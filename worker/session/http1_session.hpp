@@ -85,6 +85,7 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     // --- Exchange::Owner ---
     void exchange_responded(http::Exchange& ex) noexcept override;
     void exchange_wrote(http::Exchange& ex) noexcept override;
+    void exchange_aborted(http::Exchange& ex) noexcept override;
 
     void on_readable();
     void on_writable();
@@ -96,6 +97,8 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     void on_body_piece(std::string_view piece);
     void on_message_complete();
     void refuse(int status, std::string_view reason);
+    // "HTTP/1.1 100 Continue" for a handler that reads the body.
+    void send_continue();
     // The request is read whole and the handler answered: serialize and send.
     void start_response();
     // Writes what is queued; false when it must wait for writability (or the session closed).
@@ -136,6 +139,7 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
         exchange_;  // leased from the server while a request is in flight
     std::unique_ptr<Outgoing> out_;
     State state_ = State::reading_head;
+    Transport::Want watching_ = Transport::Want::nothing;  // what the transport waits for
     bool socket_drained_ = false;  // the last read left the socket's receive queue empty
     bool peer_eof_ = false;
     bool close_after_ = false;    // the response in flight ends the connection
