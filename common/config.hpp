@@ -117,6 +117,8 @@ struct Config {
     // The master makes a new TLS session-ticket key this often and keeps the two before it for
     // decryption, so a ticket resumes for two to three periods, on any worker of any generation.
     Millis tls_ticket_key_rotation{12 * 3'600'000};
+    // kTLS where the kernel offers it: files leave with sendfile, encrypted by the kernel.
+    bool tls_ktls = false;
 
     // [http]
     std::string root;  // document root (absolute)

@@ -581,6 +581,7 @@ const ConfigKey kKeys[] = {
     // Below a minute, tickets issued to a client would expire before it comes back.
     number_key<&Config::tls_ticket_key_rotation, NK::duration>("server", "tls_ticket_key_rotation",
                                                                ms(1), ms(7 * 86'400)),
+    switch_key<&Config::tls_ktls>("server", "tls_ktls"),
 
     string_key<&Config::root, Empty::required, rule_absolute>("http", "root"),
     string_key<&Config::index, Empty::required, rule_index>("http", "index"),

@@ -21,6 +21,7 @@
 #include "daemon/systemd_notify.hpp"
 #include "daemon/tls_material.hpp"
 #include "daemon/worker_spawn.hpp"
+#include "worker/transport/ktls.hpp"
 #include "worker/transport/tls_bundle.hpp"
 
 namespace minid {
@@ -51,6 +52,11 @@ Result<std::string> load_tls_bundle(const Config& config, bool tls_listeners) {
     auto material = load_tls_material(config, tls_listeners, ::time(nullptr));
     if (!material) return make_error(material.error());
     for (const std::string& w : material->warnings) log::warn(w);
+    if (config.tls_ktls && tls_listeners) {
+        if (const std::string why = ktls_unavailable_reason(); !why.empty())
+            log::notice("tls_ktls = on, but this kernel offers no kTLS: ", why,
+                        "; TLS records are encrypted in user space");
+    }
     return std::move(material->bundle);
 }
 

@@ -2,6 +2,7 @@
 #include "worker/tls_sites.hpp"
 
 #include "common/log.hpp"
+#include "worker/transport/ktls.hpp"
 #include "worker/transport/tls_bundle.hpp"
 #include "worker/transport/tls_transport.hpp"
 
@@ -15,6 +16,8 @@ Result<std::unique_ptr<TlsSites>> TlsSites::create(const Config& config, const R
     auto decoded = decode_tls_bundle(bundle);
     if (!decoded) return make_error(decoded.error());
     const TlsPolicy policy{config.tls_protocols, config.tls_ciphers};
+    // The master said once why not, if the kernel has no kTLS (ktls.hpp).
+    const bool ktls = config.tls_ktls && ktls_unavailable_reason().empty();
     for (const SiteKeyPairs& s : *decoded) {
         size_t index = router.site_count();
         for (size_t i = 0; i < router.site_count(); ++i)
@@ -30,6 +33,7 @@ Result<std::unique_ptr<TlsSites>> TlsSites::create(const Config& config, const R
         SSL_CTX_set_tlsext_servername_arg(ctx->get(), sites.get());
         if (Status st = tickets.install(ctx->get()); !st)
             return make_error(where + ": " + st.error());
+        if (ktls) SSL_CTX_set_options(ctx->get(), SSL_OP_ENABLE_KTLS);
         sites->contexts_[index].emplace(std::move(ctx).value());
     }
     return sites;

@@ -34,10 +34,7 @@ class HttpsLoad : public ::testing::Test {
         tls_port_ = free_port();
     }
     void start(const std::string& extra_http = "", int workers = 2) {
-        site_.write_config("listen_tls = 127.0.0.1:" + std::to_string(tls_port_) + "\n",
-                           "tls_certificate = " + site_.dir.file("www.pem") +
-                               "\ntls_key = " + site_.dir.file("www.key") + "\n" + extra_http,
-                           workers);
+        write_tls_config(site_, tls_port_, "", extra_http, workers);
         ASSERT_TRUE(m_.start({"-c", site_.config_path}, site_.log_path));
         ASSERT_TRUE(m_.wait_serving(site_.port)) << m_.log();
         ASSERT_TRUE(eventually([&] { return served_serial(tls_port_, "www.test") == "0A"; }))

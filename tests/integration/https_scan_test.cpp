@@ -27,10 +27,7 @@ TEST(HttpsScan, TestsslFindsOnlyModernProtocolsAndCiphersAndNoVulnerability) {
     ASSERT_TRUE(pki.ok());
     ASSERT_TRUE(pki.leaf("www", "DNS:www.test", 10));
     const uint16_t tls_port = free_port();
-    site.write_config("listen_tls = 127.0.0.1:" + std::to_string(tls_port) + "\n",
-                      "tls_certificate = " + site.dir.file("www.pem") +
-                          "\ntls_key = " + site.dir.file("www.key") + "\nhsts = 8760h\n",
-                      1);
+    write_tls_config(site, tls_port, "", "hsts = 8760h\n", 1);
     MinidProcess m;
     ASSERT_TRUE(m.start({"-c", site.config_path}, site.log_path));
     ASSERT_TRUE(m.wait_serving(site.port)) << m.log();

@@ -55,6 +55,16 @@ class TestPki {
 };
 
 // The serial of the certificate the server shows for `sni` ("" = no SNI), e.g. "0A".
+// `site`'s config with a TLS listener on `tls_port` and www.pem/www.key (TestPki::leaf) for the
+// default site; `extra_server` and `extra_http` go to [server] and [http].
+inline void write_tls_config(Site& site, uint16_t tls_port, const std::string& extra_server,
+                             const std::string& extra_http, int workers) {
+    site.write_config("listen_tls = 127.0.0.1:" + std::to_string(tls_port) + "\n" + extra_server,
+                      "tls_certificate = " + site.dir.file("www.pem") +
+                          "\ntls_key = " + site.dir.file("www.key") + "\n" + extra_http,
+                      workers);
+}
+
 // How often `what` occurs in `text` (log lines).
 inline size_t count_of(const std::string& text, const std::string& what) {
     size_t n = 0;

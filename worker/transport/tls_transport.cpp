@@ -226,6 +226,15 @@ IoResult TlsTransport::write(const iovec* iov, int count, bool /*more*/) {
 
 IoResult TlsTransport::send_file(int file_fd, uint64_t offset, size_t len) {
     if (!ssl_ || broken_) return IoResult::failed(EPIPE);
+    // kTLS (tls_ktls, where the kernel took the connection's keys): the kernel encrypts what
+    // sendfile sends; a blocked record write must be finished through SSL_write first.
+    if (pending_ == 0 && BIO_get_ktls_send(SSL_get_wbio(ssl_.get()))) {
+        const ossl_ssize_t n =
+            SSL_sendfile(ssl_.get(), file_fd, static_cast<off_t>(offset), len, 0);
+        if (n > 0) return IoResult::done(static_cast<size_t>(n));
+        if (n == 0) return IoResult::eof();  // the file shrank
+        return failure(static_cast<int>(n), Op::write);
+    }
     // No sendfile through TLS without kTLS: read a record's worth and encrypt it.
     const size_t want = pending_ != 0 ? pending_ : std::min(len, record_limit());
     ssize_t got = 0;

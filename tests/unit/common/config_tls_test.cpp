@@ -24,6 +24,7 @@ listen_tls = unix:/run/minid/https.sock
 tls_protocols = TLSv1.3
 tls_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384
 tls_ticket_key_rotation = 8h
+tls_ktls = on
 
 [http]
 root = /srv/www
@@ -52,6 +53,7 @@ TEST(TlsConfig, ParsesEveryKey) {
     EXPECT_EQ(c->tls_protocols, "TLSv1.3");
     EXPECT_EQ(c->tls_ciphers, "ECDHE-ECDSA-AES256-GCM-SHA384");
     EXPECT_EQ(c->tls_ticket_key_rotation, 8h);
+    EXPECT_TRUE(c->tls_ktls);
     EXPECT_EQ(c->tls_certificate,
               (std::vector<std::string>{"/etc/minid/ecdsa.pem", "/etc/minid/rsa.pem"}));
     EXPECT_EQ(c->tls_key, (std::vector<std::string>{"/etc/minid/ecdsa.key", "/etc/minid/rsa.key"}));
@@ -75,6 +77,7 @@ TEST(TlsConfig, DefaultsAreMozillaIntermediateAndNoTls) {
     EXPECT_FALSE(d.redirect_https);
     EXPECT_EQ(d.hsts, 0ms);
     EXPECT_EQ(d.tls_ticket_key_rotation, 12h) << "as Caddy's";
+    EXPECT_FALSE(d.tls_ktls) << "opt-in";
 }
 
 TEST(TlsConfig, RoundTripsThroughSerialize) {
