@@ -228,14 +228,24 @@ double cpu_ms_for_events(IoPoller& poller, std::vector<std::chrono::milliseconds
 // A 30 ms window, far longer than the real default, so the polling shows above scheduling noise.
 constexpr auto kWindow = 30ms;
 
+// A poll shows as CPU time only while the poller gets a CPU: on a machine busy with other
+// tests (ctest -j), it yields and may get a fraction of the window. Polling is therefore
+// proven by the most CPU of up to kTries runs, each with a fresh poller; a poller that never
+// polls stays near 0 ms in every run. Upper bounds hold for every run.
+constexpr int kTries = 5;
+
 TEST_F(IoPollerTest, PollsBeforeSleepingAfterAShortIdleGap) {
-    poller_ = make(kWindow);
-    ASSERT_TRUE(poller_);
-    // The first gap (2 ms) is short, so after that event the poller polls for up to 30 ms
-    // before it sleeps through the rest of the 150 ms gap.
-    const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms});
-    EXPECT_GT(cpu, 10.0) << "expected about 30 ms of polling";
-    EXPECT_LT(cpu, 120.0) << "polled through the long gap instead of sleeping";
+    double most = 0;
+    for (int i = 0; i < kTries && most <= 10.0; ++i) {
+        poller_ = make(kWindow);
+        ASSERT_TRUE(poller_);
+        // The first gap (2 ms) is short, so after that event the poller polls for up to 30 ms
+        // before it sleeps through the rest of the 150 ms gap.
+        const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms});
+        EXPECT_LT(cpu, 120.0) << "polled through the long gap instead of sleeping";
+        most = std::max(most, cpu);
+    }
+    EXPECT_GT(most, 10.0) << "expected about 30 ms of polling";
 }
 
 TEST_F(IoPollerTest, SleepsAtOnceAfterALongIdleGap) {
@@ -251,13 +261,17 @@ TEST_F(IoPollerTest, ZeroWindowNeverPolls) {
 }
 
 TEST_F(IoPollerTest, BacksOffAfterAPollThatCaughtNothing) {
-    poller_ = make(kWindow);
-    ASSERT_TRUE(poller_);
-    // 2 ms: short, so the 150 ms gap starts with a poll that catches nothing (30 ms of CPU).
-    // 2 ms again: short, but the next poll is skipped after that miss: no more polling.
-    const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms, 2ms, 150ms});
-    EXPECT_GT(cpu, 10.0) << "expected one poll of about 30 ms";
-    EXPECT_LT(cpu, 45.0) << "polled again right after a poll that caught nothing";
+    double most = 0;
+    for (int i = 0; i < kTries && most <= 10.0; ++i) {
+        poller_ = make(kWindow);
+        ASSERT_TRUE(poller_);
+        // 2 ms: short, so the 150 ms gap starts with a poll that catches nothing (30 ms of
+        // CPU). 2 ms again: short, but the next poll is skipped after that miss: no more polling.
+        const double cpu = cpu_ms_for_events(*poller_, {2ms, 150ms, 2ms, 150ms});
+        EXPECT_LT(cpu, 45.0) << "polled again right after a poll that caught nothing";
+        most = std::max(most, cpu);
+    }
+    EXPECT_GT(most, 10.0) << "expected one poll of about 30 ms";
 }
 
 // Pins the calling thread to one CPU it may run on, and restores its affinity on destruction.
