@@ -34,7 +34,7 @@ struct BasicConfigKey {
 using ConfigKey = BasicConfigKey<Config>;
 using SiteKey = BasicConfigKey<SiteSettings>;
 
-inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta"};
+inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta", "acme"};
 // Named sections, "[KIND NAME]". [upstream NAME] is reserved for the reverse proxy.
 inline constexpr std::string_view kSiteSection = "site";
 inline constexpr std::string_view kUpstreamSection = "upstream";

@@ -19,13 +19,20 @@ const char* type_name(Type type) {
             return "ping";
         case Type::pong:
             return "pong";
+        case Type::acme_certificates:
+            return "acme_certificates";
+        case Type::acme_status:
+            return "acme_status";
     }
     return "unknown";
 }
 
 namespace {
 bool known(uint16_t raw) {
-    return raw >= static_cast<uint16_t>(Type::ready) && raw <= static_cast<uint16_t>(Type::pong);
+    return (raw >= static_cast<uint16_t>(Type::ready) &&
+            raw <= static_cast<uint16_t>(Type::pong)) ||
+           raw == static_cast<uint16_t>(Type::acme_certificates) ||
+           raw == static_cast<uint16_t>(Type::acme_status);
 }
 }  // namespace
 

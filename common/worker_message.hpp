@@ -18,6 +18,9 @@ enum class Type : uint16_t {
     ready = 1,  // worker -> master: accepting on every listener; empty payload
     ping = 2,   // master -> worker: are you alive? payload: u64 sequence number
     pong = 3,   // worker -> master: the answer to ping, echoing its sequence number
+    // The ACME agent (a child like the workers, acme/agent.hpp) -> master:
+    acme_certificates = 100,  // a certificate in the state directory changed: reload; empty
+    acme_status = 101,        // JSON: every managed certificate's state, for minidctl
 };
 
 const char* type_name(Type type);

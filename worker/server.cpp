@@ -62,12 +62,14 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     auto router = Router::create(cfg);
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
-    if (!s->options_.tls_bundle.empty()) {
+    if (!s->options_.tls_bundle.empty() || cfg.acme_enabled()) {
         auto tls = TlsSites::create(cfg, *s->router_, s->options_.tls_bundle);
         if (!tls) return make_error(tls.error());
         s->tls_ = std::move(tls).value();
     }
     s->misdirected_handler_.emplace(s->router_->default_handler());
+    if (!cfg.acme_thumbprint.empty())
+        s->acme_handler_.emplace(cfg.acme_thumbprint, s->router_->default_handler());
     uint16_t https_port = 0;
 
     auto log = AccessLog::open(cfg.access_log);
@@ -201,6 +203,8 @@ void Server::on_master_message(const worker_message::Message& m) {
             return;
         case Type::ready:
         case Type::pong:
+        case Type::acme_certificates:
+        case Type::acme_status:
             break;
     }
     log::warn("unexpected ", worker_message::type_name(m.type), " message from the master");
