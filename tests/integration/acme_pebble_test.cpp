@@ -128,8 +128,10 @@ struct AutoSite {
     uint16_t http_port = free_port();
     uint16_t tls_port = free_port();
     std::string config;
+    std::string state_dir = dir.file("acme");
 
-    void write(const Pebble& pebble, const std::string& extra_acme = "") {
+    void write(const Pebble& pebble, const std::string& extra_acme = "",
+               const std::string& extra_site = "") {
         dir.write("www/index.html", "hello over acme\n");
         dir.write("minid.conf",
                   "[server]\nlisten = 127.0.0.1:" + std::to_string(http_port) +
@@ -137,8 +139,9 @@ struct AutoSite {
                       "\nworkers = 2\naccess_log = off\ncontrol_socket = " + dir.file("ctl.sock") +
                       "\nlog_level = info\n\n[http]\nroot = " + dir.file("www") +
                       "\n\n[site shop]\nhosts = a.test b.test\nroot = " + dir.file("www") +
-                      "\ntls = auto\n\n[acme]\nca = " + pebble.directory() + "\nca_root = " +
-                      pebble.api_ca() + "\nstate_dir = " + dir.file("acme") + "\n" + extra_acme);
+                      "\ntls = auto\n" + extra_site + "\n[acme]\nca = " + pebble.directory() +
+                      "\nca_root = " + pebble.api_ca() + "\nstate_dir = " + state_dir + "\n" +
+                      extra_acme);
         config = dir.file("minid.conf");
     }
     // curl over HTTPS for `name`, trusting only pebble's root; true if the page came back.
@@ -176,6 +179,18 @@ struct AutoSite {
             .output;
     }
 };
+
+// One request with `host` as its Host.
+std::optional<HttpResponse> get_for_host(uint16_t port, const std::string& target,
+                                         const std::string& host) {
+    Client c(port);
+    if (!c.connected() ||
+        !c.send("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"))
+        return std::nullopt;
+    auto r = c.read_responses(1, 5s);
+    if (r.empty()) return std::nullopt;
+    return r[0];
+}
 
 double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
@@ -253,10 +268,21 @@ TEST(AcmePebble, CaDownThenBackWithoutRestart) {
     SKIP_WITHOUT_PEBBLE();
     AutoSite site;
     Pebble pebble(site.dir, site.http_port, site.tls_port);
-    site.write(pebble);
+    site.write(pebble, "", "redirect_https = on\n");
     MinidProcess minid;
     ASSERT_TRUE(minid.start({"-c", site.config}, site.dir.file("minid.log")));
     ASSERT_TRUE(minid.wait_serving(site.http_port)) << minid.log();
+    // HTTP-01 answers come from the workers with no CA around: TOKEN.THUMBPRINT (43 base64url
+    // characters), also on a site that redirects plain HTTP; anything but a token is 404.
+    auto challenge =
+        get_for_host(site.http_port, "/.well-known/acme-challenge/abc_DEF-1", "a.test");
+    ASSERT_TRUE(challenge);
+    EXPECT_EQ(challenge->status, 200);
+    EXPECT_EQ(challenge->body.rfind("abc_DEF-1.", 0), 0u) << challenge->body;
+    EXPECT_EQ(challenge->body.size(), 10u + 43u) << challenge->body;
+    EXPECT_EQ(get_for_host(site.http_port, "/.well-known/acme-challenge/a.b", "a.test")->status,
+              404);
+    EXPECT_EQ(get_for_host(site.http_port, "/", "a.test")->status, 308);
     // The CA is not there: minid serves plain HTTP, says why in status, and backs off.
     ASSERT_TRUE(eventually(
         [&] {
@@ -272,7 +298,7 @@ TEST(AcmePebble, CaDownThenBackWithoutRestart) {
               std::string::npos)
         << c.dump();
     EXPECT_GE(c["retry_at"].get<int64_t>() - ::time(nullptr), 50) << c.dump();
-    EXPECT_EQ(http_get(site.http_port, "/")->status, 200);
+    EXPECT_EQ(http_get(site.http_port, "/")->status, 200);  // no Host: the default site
     const auto table = run_command(std::string(MINIDCTL_BINARY) + " --control " +
                                    site.dir.file("ctl.sock") + " status");
     EXPECT_NE(table.output.find("a.test"), std::string::npos) << table.output;
@@ -281,6 +307,28 @@ TEST(AcmePebble, CaDownThenBackWithoutRestart) {
     ASSERT_TRUE(eventually([&] { return site.https_ok("a.test", pebble.root()); }, 90s, 500ms))
         << minid.log() << pebble.log();
     EXPECT_TRUE(minid.running());
+}
+
+// Two instances on one state directory (a fleet on a shared volume): one order, both serve it.
+// The validator reaches only the first instance's listeners; it answers for the second too,
+// since both use the account key in the shared directory.
+TEST(AcmePebble, TwoInstancesShareOneStateDirAndOneOrder) {
+    SKIP_WITHOUT_PEBBLE();
+    AutoSite first, second;
+    Pebble pebble(first.dir, first.http_port, first.tls_port);
+    ASSERT_TRUE(pebble.start()) << pebble.log();
+    second.state_dir = first.state_dir;
+    first.write(pebble);
+    second.write(pebble);
+    MinidProcess a, b;
+    ASSERT_TRUE(a.start({"-c", first.config}, first.dir.file("minid.log")));
+    ASSERT_TRUE(b.start({"-c", second.config}, second.dir.file("minid.log")));
+    ASSERT_TRUE(eventually([&] { return first.https_ok("a.test", pebble.root()); }, 30s, 100ms))
+        << a.log() << pebble.log();
+    ASSERT_TRUE(eventually([&] { return second.https_ok("b.test", pebble.root()); }, 30s, 100ms))
+        << b.log();
+    EXPECT_EQ(first.served_serial("a.test"), second.served_serial("a.test"));
+    EXPECT_EQ(pebble.issued(), 1) << a.log() << b.log();
 }
 
 TEST(AcmePebble, RenewsShortLivedCertificates) {
