@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -361,6 +362,48 @@ TEST(AcmePebble, RenewsShortLivedCertificates) {
         "[ metric ] acme renewal of a 120 s certificate: new serial %.0f s after the "
         "first was served, %d checks, %d failed\n",
         seconds_since(t0), checks, failures);
+}
+
+// Certificates of 20 s are renewed every ~10 s: keep-alive HTTPS requests (curl, 20 per
+// connection) run across at least five certificate-triggered reloads and none fails.
+TEST(AcmePebble, FiveCertificateReloadsWithoutAFailedRequest) {
+    SKIP_WITHOUT_PEBBLE();
+    AutoSite site;
+    Pebble pebble(site.dir, site.http_port, site.tls_port, 20);
+    ASSERT_TRUE(pebble.start()) << pebble.log();
+    site.write(pebble);
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config}, site.dir.file("minid.log")));
+    ASSERT_TRUE(eventually([&] { return site.https_ok("a.test", pebble.root()); }, 30s, 100ms))
+        << minid.log() << pebble.log();
+    const std::string url = "https://a.test:" + std::to_string(site.tls_port) + "/";
+    std::string urls;
+    for (int i = 0; i < 20; ++i) urls += " -o /dev/null " + url;
+    const std::string curl = "curl -s --max-time 10 --cacert " + pebble.root() +
+                             " --resolve a.test:" + std::to_string(site.tls_port) +
+                             ":127.0.0.1 -w '%{http_code}\\n'" + urls;
+    std::set<std::string> serials{site.served_serial("a.test")};
+    int requests = 0, failed = 0;
+    std::string first_failure;
+    const auto t0 = Clock::now();
+    while (serials.size() < 6 && seconds_since(t0) < 90) {
+        const auto r = run_command(curl);
+        for (size_t pos = 0; pos + 3 <= r.output.size(); pos += 4) {
+            ++requests;
+            if (r.output.compare(pos, 3, "200") != 0 && ++failed == 1)
+                first_failure =
+                    r.output.substr(pos, 3) + ": " +
+                    run_command(curl.substr(0, curl.find(" -w ")) + " -sS " + url).output;
+        }
+        serials.insert(site.served_serial("a.test"));
+    }
+    EXPECT_GE(serials.size(), 6u) << minid.log();
+    EXPECT_EQ(failed, 0) << requests << " requests; the first failure: " << first_failure;
+    EXPECT_GE(requests, 200);
+    std::printf(
+        "[ metric ] acme: %zu certificates served in %.0f s (20 s lifetime), %d keep-alive "
+        "HTTPS requests across the reloads, %d failed\n",
+        serials.size(), seconds_since(t0), requests, failed);
 }
 
 }  // namespace
