@@ -162,8 +162,10 @@ int TlsSites::on_client_hello(SSL* ssl, int* alert, void* arg) {
                                   &len) != 1 ||
         len < 2)
         return SSL_CLIENT_HELLO_SUCCESS;
-    if (!find_protocol(ext + 2, len - 2, kAcmeTls1, sizeof kAcmeTls1))
-        return SSL_CLIENT_HELLO_SUCCESS;
+    // A validator offers acme-tls/1 and nothing else (RFC 8737, 3); a browser never does.
+    const bool only_acme = len == 2 + 1 + sizeof kAcmeTls1 &&
+                           find_protocol(ext + 2, len - 2, kAcmeTls1, sizeof kAcmeTls1);
+    if (!only_acme) return SSL_CLIENT_HELLO_SUCCESS;
     const std::string name = sni_of(ssl);
     if (!self->tls_alpn_ || name.empty() || !self->use_challenge_certificate(ssl, name)) {
         log::info("acme-tls/1 handshake for '", name,

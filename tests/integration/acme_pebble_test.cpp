@@ -261,7 +261,13 @@ TEST(AcmePebble, TlsAlpnOnlyAndHalfTheNoncesRejected) {
     EXPECT_EQ(site.served_names("b.test"), "DNS:a.test, DNS:b.test");
     EXPECT_NE(minid.log().find("answering a TLS-ALPN-01 challenge for a.test"), std::string::npos);
     EXPECT_EQ(minid.log().find("/.well-known/acme-challenge/"), std::string::npos);
-    // A normal client offering acme-tls/1 with h2/http1.1 is not a validator: it gets the site.
+    // A client offering acme-tls/1 among other protocols is not a validator: it gets the site's
+    // certificate, never a challenge one (there is none left now either).
+    const auto r =
+        run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(site.tls_port) +
+                    " -servername a.test -alpn acme-tls/1,http/1.1 </dev/null 2>/dev/null"
+                    " | openssl x509 -noout -ext subjectAltName | tail -1");
+    EXPECT_NE(r.output.find("DNS:a.test, DNS:b.test"), std::string::npos) << r.output;
     EXPECT_TRUE(site.https_ok("b.test", pebble.root()));
 }
 
