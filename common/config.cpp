@@ -19,6 +19,7 @@
 #include "common/config_sites.hpp"
 #include "common/config_upstreams.hpp"
 #include "common/config_values.hpp"
+#include "common/host_pattern.hpp"
 #include "common/unique_fd.hpp"
 #include "common/usable_cpus.hpp"
 
@@ -349,6 +350,11 @@ unsigned Config::effective_workers() const {
     return workers != 0 ? workers : usable_cpu_count();
 }
 
+bool Config::acme_enabled() const {
+    return std::any_of(sites.begin(), sites.end(),
+                       [](const SiteSettings& s) { return s.tls_auto; });
+}
+
 const SiteSettings* Config::default_site() const {
     for (const SiteSettings& s : sites)
         if (s.is_default) return &s;
@@ -449,7 +455,34 @@ void tls_problems(const Config& config, std::vector<std::string>& errors) {
     if (const SiteSettings* d = config.default_site(); d && !config.tls_certificate.empty())
         errors.push_back("tls_certificate in [http] is not used: [site " + d->name +
                          "] is the default site; set it there");
-    if (!config.listen_tls.empty() && config.default_tls_certificate().empty())
+    for (const SiteSettings& s : config.sites) {
+        if (!s.tls_auto) continue;
+        const std::string where = "[site " + s.name + "] ";
+        if (!s.tls_certificate.empty() || !s.tls_key.empty())
+            errors.push_back(where +
+                             "tls = auto gets the certificate from the [acme] CA: remove "
+                             "tls_certificate and tls_key, or tls = auto");
+        if (s.hosts.empty())
+            errors.push_back(where +
+                             "tls = auto needs hosts = NAME ...: the certificate is for "
+                             "the site's host names");
+        for (const std::string& h : s.hosts) {
+            if (is_wildcard_pattern(h))
+                errors.push_back(where + "tls = auto cannot get a certificate for '" + h +
+                                 "': wildcard names need the DNS-01 challenge, which minid does "
+                                 "not do; list the names, or use tls_certificate");
+            else if (h.front() == '[' || h.find_first_not_of("0123456789.") == std::string::npos)
+                errors.push_back(where + "tls = auto cannot get a certificate for the address '" +
+                                 h + "': ACME certificates here are for DNS names");
+        }
+    }
+    // A site with tls = auto may be the default before its first certificate: handshakes
+    // without SNI then fail (and say so in the log) until the CA has issued it.
+    const SiteSettings* def = config.default_site();
+    const bool default_auto = def && def->tls_auto;
+    const bool any_auto = config.acme_enabled();
+    if (!config.listen_tls.empty() && config.default_tls_certificate().empty() && !default_auto &&
+        !any_auto)
         errors.push_back(
             "listen_tls needs a certificate for the default site (the one clients without SNI "
             "or with an unknown name get): set tls_certificate and tls_key in [http] or in the "

@@ -26,6 +26,10 @@ inline constexpr std::string_view kDefaultTlsCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+inline constexpr std::string_view kDefaultAcmeCa = "https://acme-v02.api.letsencrypt.org/directory";
+inline constexpr std::string_view kDefaultAcmeChallenges = "http-01 tls-alpn-01";
+inline constexpr std::string_view kDefaultAcmeStateDir = "/var/lib/minid/acme";
+
 // `proxy = PREFIX UPSTREAM`: targets whose path starts with PREFIX go to [upstream UPSTREAM].
 struct ProxyRoute {
     std::string prefix;    // starts with '/'
@@ -81,6 +85,9 @@ struct SiteSettings {
     // under root go to proxy_fallback ("" = none: 404).
     std::vector<ProxyRoute> proxy;
     std::string proxy_fallback;
+    // `tls = auto`: certificates for `hosts` come from the [acme] CA (instead of tls_certificate
+    // and tls_key); accepting the CA's terms of service.
+    bool tls_auto = false;
 
     bool operator==(const SiteSettings&) const = default;
 };
@@ -152,6 +159,18 @@ struct Config {
     // "" = embedded defaults. Serialized as `[meta] source_file`.
     std::string source_file;
 
+    // [acme]: the CA that sites with `tls = auto` get their certificates from (acme/).
+    std::string acme_ca{kDefaultAcmeCa};
+    std::string acme_email;    // "" = no contact
+    std::string acme_ca_root;  // PEM roots trusted for the CA's own HTTPS, besides the system's
+    std::string acme_challenges{kDefaultAcmeChallenges};  // "http-01 tls-alpn-01", in order
+    std::string acme_key_type{"p256"};                    // certificate keys: p256 or rsa2048
+    std::string acme_state_dir{kDefaultAcmeStateDir};     // account, certificates, locks
+
+    // Set by the master, never by a file: the ACME account key's RFC 7638 thumbprint, from which
+    // workers answer HTTP-01 challenges. Serialized as `[meta] acme_thumbprint`.
+    std::string acme_thumbprint;
+
     // `workers`, or for auto the CPUs this process may run on (usable_cpus.hpp), at least 1.
     unsigned effective_workers() const;
     // Canonical INI text that parse_config_text() turns back into an equal Config. Exact for
@@ -168,6 +187,8 @@ struct Config {
     }
     // The [upstream] of that name, or null.
     const UpstreamSettings* find_upstream(std::string_view name) const;
+    // Some site has `tls = auto`: the master runs the ACME agent.
+    bool acme_enabled() const;
     bool control_socket_enabled() const {
         return !control_socket.empty() && control_socket != "off";
     }

@@ -485,6 +485,77 @@ constexpr KeyOf<M> hsts_key(std::string_view section) {
                     &write_duration_if_set<M>};
 }
 
+// --- [acme] and `tls = auto` ---
+
+Opt rule_acme_ca(std::string_view v) {
+    if (v.starts_with("https://") && v.size() > 8) return std::nullopt;
+    return "expected the https:// URL of an ACME directory";
+}
+
+Opt rule_email(std::string_view v) {
+    const size_t at = v.find('@');
+    const bool ok = at != std::string_view::npos && at > 0 && at + 1 < v.size() &&
+                    std::none_of(v.begin(), v.end(), [](char ch) {
+                        return std::isspace(static_cast<unsigned char>(ch)) || ch == ',' ||
+                               ch == '"' || ch == '<' || ch == '>';
+                    });
+    if (ok) return std::nullopt;
+    return "expected one address such as admin@example.com";
+}
+
+Opt rule_challenges(std::string_view v) {
+    const auto words = split_words(v);
+    if (words.empty()) return "give http-01, tls-alpn-01 or both";
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (words[i] != "http-01" && words[i] != "tls-alpn-01")
+            return "unknown challenge '" + std::string(words[i]) +
+                   "': expected http-01 and/or tls-alpn-01 (DNS-01 is not supported)";
+        for (size_t j = 0; j < i; ++j)
+            if (words[j] == words[i]) return "'" + std::string(words[i]) + "' is listed twice";
+    }
+    return std::nullopt;
+}
+
+Opt rule_key_type(std::string_view v) {
+    if (v == "p256" || v == "rsa2048") return std::nullopt;
+    return "expected p256 or rsa2048";
+}
+
+// [acme] keys are written only when they differ from the default, so a config without ACME
+// serializes as it did before ACME existed.
+template <auto M, Empty E, StringRule Rule>
+void write_string_if_changed(const KeyOf<M>& k, const OwnerOf<M>& c, Values& out) {
+    static const OwnerOf<M> defaults{};
+    if (c.*M != defaults.*M) write_string<M, E, Rule>(k, c, out);
+}
+
+template <auto M, Empty E, StringRule Rule>
+constexpr KeyOf<M> acme_key(std::string_view section, std::string_view name) {
+    return KeyOf<M>{section,
+                    name,
+                    false,
+                    0,
+                    0,
+                    &apply_string<M, E, Rule>,
+                    &check_string<M, E, Rule>,
+                    &write_string_if_changed<M, E, Rule>};
+}
+
+// `tls = auto` (or `off`, the default: the site's own tls_certificate/tls_key if any).
+Opt apply_tls_mode(const SiteKey& k, SiteSettings& s, std::string_view value) {
+    if (value == "auto" || value == "off") {
+        s.tls_auto = value == "auto";
+        return std::nullopt;
+    }
+    return invalid_value(k.name, value,
+                         "expected auto (certificates from the [acme] CA) or off; for your own "
+                         "certificate set tls_certificate and tls_key");
+}
+
+void write_tls_mode(const SiteKey&, const SiteSettings& s, Values& out) {
+    if (s.tls_auto) out.push_back("auto");
+}
+
 // `default` is written only when on: a site is not the default unless it says so.
 Opt apply_default(const SiteKey& k, SiteSettings& s, std::string_view value) {
     return apply_switch<&SiteSettings::is_default>(k, s, value);
@@ -603,6 +674,14 @@ const ConfigKey kKeys[] = {
                                                                              "proxy_fallback"),
 
     string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
+
+    acme_key<&Config::acme_ca, Empty::required, rule_acme_ca>("acme", "ca"),
+    acme_key<&Config::acme_email, Empty::allowed, rule_email>("acme", "email"),
+    acme_key<&Config::acme_ca_root, Empty::allowed, rule_absolute>("acme", "ca_root"),
+    acme_key<&Config::acme_challenges, Empty::required, rule_challenges>("acme", "challenges"),
+    acme_key<&Config::acme_key_type, Empty::required, rule_key_type>("acme", "key_type"),
+    acme_key<&Config::acme_state_dir, Empty::required, rule_absolute>("acme", "state_dir"),
+    acme_key<&Config::acme_thumbprint, Empty::allowed, rule_any>("meta", "acme_thumbprint"),
 };
 
 // The keys of [site NAME]: what the static handler of one site uses. The rest of [http] acts
@@ -620,6 +699,7 @@ const SiteKey kSiteKeys[] = {
     proxy_key<&SiteSettings::proxy>("site"),
     string_key<&SiteSettings::proxy_fallback, Empty::required, rule_upstream_name>(
         "site", "proxy_fallback"),
+    {"site", "tls", false, 0, 0, &apply_tls_mode, nullptr, &write_tls_mode},
 };
 
 // The keys of [upstream NAME]. Timeouts below a millisecond are typos; retry_window 0 = no retry.

@@ -35,7 +35,7 @@ using ConfigKey = BasicConfigKey<Config>;
 using SiteKey = BasicConfigKey<SiteSettings>;
 using UpstreamKey = BasicConfigKey<UpstreamSettings>;
 
-inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta"};
+inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta", "acme"};
 // Named sections, "[KIND NAME]".
 inline constexpr std::string_view kSiteSection = "site";
 inline constexpr std::string_view kUpstreamSection = "upstream";

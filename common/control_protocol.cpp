@@ -276,10 +276,12 @@ Json status_to_json(const StatusSnapshot& s) {
     put_counters(totals, t);
     Json exited = {{"workers", s.exited.workers}};
     put_counters(exited, s.exited);
-    return Json{{"master", std::move(master)},
-                {"workers", std::move(workers)},
-                {"totals", std::move(totals)},
-                {"exited", std::move(exited)}};
+    Json out{{"master", std::move(master)},
+             {"workers", std::move(workers)},
+             {"totals", std::move(totals)},
+             {"exited", std::move(exited)}};
+    if (!s.acme.is_null()) out["acme"] = s.acme;
+    return out;
 }
 
 Result<StatusSnapshot> status_from_json(const Json& j) {
@@ -314,6 +316,7 @@ Result<StatusSnapshot> status_from_json(const Json& j) {
             w.heartbeat_age_ms = get_opt_u64(jw, "heartbeat_age_ms");
             s.workers.push_back(std::move(w));
         }
+        if (j.contains("acme")) s.acme = j["acme"];
         const Json& t = j.at("totals");
         s.totals.workers = t.at("workers").get<unsigned>();
         s.totals.rps = t.at("rps").get<double>();

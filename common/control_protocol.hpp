@@ -151,6 +151,10 @@ struct StatusSnapshot {
     std::vector<WorkerStatus> workers;
     StatusTotals totals;
     ExitedTotals exited;
+    // The ACME agent's report, as it sent it: {"ca":..., "certificates":[{"site", "names",
+    // "issuer", "serial", "not_before", "not_after", "next_renewal", "attempts", "retry_at",
+    // "last_error", "renewal_failures", "have_certificate"}]}; null without tls = auto.
+    Json acme;
 
     bool operator==(const StatusSnapshot&) const = default;
 };

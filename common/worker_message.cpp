@@ -21,14 +21,20 @@ const char* type_name(Type type) {
             return "pong";
         case Type::session_ticket_keys:
             return "session_ticket_keys";
+        case Type::acme_certificates:
+            return "acme_certificates";
+        case Type::acme_status:
+            return "acme_status";
     }
     return "unknown";
 }
 
 namespace {
 bool known(uint16_t raw) {
-    return raw >= static_cast<uint16_t>(Type::ready) &&
-           raw <= static_cast<uint16_t>(Type::session_ticket_keys);
+    return (raw >= static_cast<uint16_t>(Type::ready) &&
+            raw <= static_cast<uint16_t>(Type::session_ticket_keys)) ||
+           raw == static_cast<uint16_t>(Type::acme_certificates) ||
+           raw == static_cast<uint16_t>(Type::acme_status);
 }
 }  // namespace
 

@@ -21,6 +21,9 @@ enum class Type : uint16_t {
     // master -> worker: the TLS session-ticket keys, newest first (common/session_ticket_keys.hpp);
     // sent right after spawn and at every rotation, to every generation.
     session_ticket_keys = 4,
+    // The ACME agent (a child like the workers, acme/agent.hpp) -> master:
+    acme_certificates = 100,  // a certificate in the state directory changed: reload; empty
+    acme_status = 101,        // JSON: every managed certificate's state, for minidctl
 };
 
 const char* type_name(Type type);

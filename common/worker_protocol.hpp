@@ -8,6 +8,8 @@ namespace minid::worker_protocol {
 
 // argv[1] of a worker process. The rest are "--name=value" pairs below.
 inline constexpr std::string_view kWorkerFlag = "--worker";
+// argv[1] of the ACME agent (acme/agent.hpp): --protocol, --config-fd and --ipc-fd follow.
+inline constexpr std::string_view kAcmeAgentFlag = "--acme-agent";
 inline constexpr std::string_view kArgProtocol = "--protocol=";
 inline constexpr std::string_view kArgSlot = "--slot=";
 inline constexpr std::string_view kArgGeneration = "--generation=";

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 #include <vector>
 
 #include "ctl/human_units.hpp"
@@ -119,6 +120,46 @@ std::string tls_line(const control::StatusTotals& t) {
 
 }  // namespace
 
+namespace {
+
+std::string utc(int64_t t) {
+    if (t <= 0) return "-";
+    char buf[32];
+    std::tm tm{};
+    const auto tt = static_cast<std::time_t>(t);
+    ::gmtime_r(&tt, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+// ACME certificates (sites with tls = auto): one block each, since errors are long.
+std::string certificates_section(const control::Json& acme) {
+    if (!acme.is_object() || !acme.contains("certificates")) return {};
+    std::string out = "\ncertificates from " + acme.value("ca", std::string("?")) + ":\n";
+    for (const auto& c : acme["certificates"]) {
+        std::string names;
+        for (const auto& n : c.value("names", control::Json::array()))
+            names += (names.empty() ? "" : " ") + n.get<std::string>();
+        out += "  [site " + c.value("site", std::string()) + "] " + names + "\n";
+        if (c.value("have_certificate", false)) {
+            out += "    issuer " + c.value("issuer", std::string()) + ", serial " +
+                   c.value("serial", std::string()) + "\n";
+            out += "    expires " + utc(c.value("not_after", int64_t{0})) + " UTC, renewal " +
+                   utc(c.value("next_renewal", int64_t{0})) + " UTC\n";
+        } else {
+            out += "    no certificate yet\n";
+        }
+        const unsigned attempts = c.value("attempts", 0u);
+        if (attempts > 0)
+            out += "    " + std::to_string(attempts) + " failed attempt(s), next " +
+                   utc(c.value("retry_at", int64_t{0})) +
+                   " UTC: " + c.value("last_error", std::string()) + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string render_status_table(const control::StatusSnapshot& s) {
     const control::MasterStatus& m = s.master;
     unsigned starting = 0, serving = 0, draining = 0;
@@ -176,6 +217,7 @@ std::string render_status_table(const control::StatusSnapshot& s) {
         out += line + "\n";
     }
     out += tls_line(s.totals);
+    out += certificates_section(s.acme);
     return out;
 }
 

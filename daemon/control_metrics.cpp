@@ -159,6 +159,25 @@ std::string render_prometheus(const control::StatusSnapshot& s) {
         if (wk.heartbeat_age_ms)
             w.sample("minid_worker_heartbeat_age_seconds", worker_labels(wk),
                      number(static_cast<double>(*wk.heartbeat_age_ms) / 1000.0));
+    if (s.acme.is_object() && s.acme.contains("certificates")) {
+        const auto& certs = s.acme["certificates"];
+        auto cert_labels = [](const control::Json& c) {
+            const auto& names = c.value("names", control::Json::array());
+            return label("site", c.value("site", "")) + "," +
+                   label("name", names.empty() ? "" : names[0].get<std::string>());
+        };
+        w.family("minid_certificate_expiry_timestamp_seconds", "gauge",
+                 "When the ACME certificate of a site with tls = auto expires (unix time).");
+        for (const auto& c : certs)
+            if (c.value("have_certificate", false))
+                w.sample("minid_certificate_expiry_timestamp_seconds", cert_labels(c),
+                         number(c.value("not_after", uint64_t{0})));
+        w.family("minid_certificate_renewal_failures_total", "counter",
+                 "Failed attempts to obtain or renew the certificate.");
+        for (const auto& c : certs)
+            w.sample("minid_certificate_renewal_failures_total", cert_labels(c),
+                     number(c.value("renewal_failures", uint64_t{0})));
+    }
     return w.take();
 }
 

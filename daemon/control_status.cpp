@@ -57,6 +57,10 @@ control::StatusSnapshot build_status(const Master::Info& info, const StatsSegmen
     });
     s.totals = control::compute_totals(s.workers);
     s.exited = info.exited;
+    if (!info.acme_status.empty()) {
+        auto acme = control::Json::parse(info.acme_status, nullptr, false);
+        if (acme.is_object()) s.acme = std::move(acme);
+    }
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "acme/agent.hpp"
 #include "common/build_info.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     using namespace minid;
     if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kWorkerFlag)
         return run_worker(argc, argv);
+    if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kAcmeAgentFlag)
+        return acme::run_agent(argc, argv);
     if (argc > 1 && std::string_view(argv[1]).starts_with(reexec::kProbeFlag))
         return reexec::run_probe(argc, argv);
 

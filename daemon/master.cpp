@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "acme/acme_storage.hpp"
 #include "common/build_info.hpp"
 #include "common/log.hpp"
 #include "common/sealed_memfd.hpp"
@@ -60,6 +61,16 @@ Result<std::string> load_tls_bundle(const Config& config, bool tls_listeners) {
     return std::move(material->bundle);
 }
 
+// tls = auto: the account key's thumbprint goes to the workers with the config, for HTTP-01.
+// The master makes the key if there is none (local and quick; the agent does the network).
+Status set_acme_thumbprint(Config& config) {
+    if (!config.acme_enabled()) return {};
+    auto thumbprint = acme::account_thumbprint(config.acme_state_dir, config.acme_ca);
+    if (!thumbprint) return make_error("[acme] state_dir: " + thumbprint.error());
+    config.acme_thumbprint = std::move(thumbprint).value();
+    return {};
+}
+
 }  // namespace
 
 // The supervisor's actions, done with real processes, sd_notify and libuv.
@@ -97,6 +108,7 @@ class Master::Host final : public SupervisorHost {
     void serving_config_changed(const Config& config) override {
         log::set_level(config.log_level);
         m_.arm_ticket_rotation(config);
+        if (m_.acme_) m_.acme_->configure(config, m_.executable_);
     }
     void generation_gone(uint64_t generation) override { m_.config_fds_.erase(generation); }
     void notify_ready(const std::string& status) override { notify::ready(status); }
@@ -150,6 +162,7 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
         if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
         return m;
     }
+    if (auto st = set_acme_thumbprint(options.config); !st) return make_error(st.error());
     auto listeners = ListenSockets::acquire(options.config);
     if (!listeners) return make_error(listeners.error());
     auto bundle = load_tls_bundle(options.config, listeners->any_tls());
@@ -201,7 +214,8 @@ Master::Master(uv_loop_t* loop, MasterOptions options, ListenSockets listeners, 
       pid_(::getpid()),
       started_unix_ms_(unix_ms()),
       host_(std::make_unique<Host>(*this)),
-      supervisor_(std::make_unique<Supervisor>(*host_, options_.config)) {}
+      supervisor_(std::make_unique<Supervisor>(*host_, options_.config)),
+      acme_(std::make_unique<AcmeAgentProcess>(loop, [this] { reload(nullptr); })) {}
 
 Master::~Master() = default;
 
@@ -330,6 +344,7 @@ int Master::run() {
     control_.reset();
 
     // Close our handles and let their close callbacks run before the loop is closed.
+    acme_.reset();
     tick_timer_.close();
     respawn_timer_.close();
     watchdog_timer_.close();
@@ -425,6 +440,8 @@ void Master::on_worker_message(Worker& w) {
                 break;
             case msg::Type::ping:
             case msg::Type::session_ticket_keys:
+            case msg::Type::acme_certificates:
+            case msg::Type::acme_status:
                 log::warn("unexpected ", msg::type_name(got->message->type),
                           " message from worker ", pid);
                 break;
@@ -473,6 +490,10 @@ Result<Config> Master::load_reload_config() {
     if (!config) {
         log::error("reload failed, generation ", serving, " keeps serving:\n", config.error());
         return make_error(config.error());
+    }
+    if (auto st = set_acme_thumbprint(*config); !st) {
+        log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
+        return make_error(st.error());
     }
     // Certificates are part of the configuration: one that cannot be used fails the reload
     // the same way, before anything changes.
@@ -523,6 +544,7 @@ void Master::reload(ReloadDone done) {
 }
 
 void Master::stop(bool fast) {
+    if (acme_) acme_->stop();
     supervisor_->stop(fast);
 }
 
@@ -567,7 +589,10 @@ void Master::reap_children() {
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) break;
         auto it = workers_.find(pid);
-        if (it == workers_.end()) continue;
+        if (it == workers_.end()) {
+            if (acme_) acme_->reaped(pid, status);
+            continue;
+        }
         std::unique_ptr<Worker> w = std::move(it->second);
         workers_.erase(it);
         // Its counters live in its stats slot, which the next worker to claim it resets: keep
@@ -625,6 +650,7 @@ Master::Info Master::info() const {
     i.reloads_failed = supervisor_->reloads_failed();
     i.last_reload_error = supervisor_->last_reload_error();
     i.exited = exited_;
+    if (acme_) i.acme_status = acme_->status_json();
     for (const auto& v : supervisor_->workers()) {
         auto it = workers_.find(v.pid);
         if (it == workers_.end()) continue;

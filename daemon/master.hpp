@@ -17,6 +17,7 @@
 #include "common/control_protocol.hpp"
 #include "common/stats_segment.hpp"
 #include "common/unique_fd.hpp"
+#include "daemon/acme_agent_process.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/listen_sockets.hpp"
 #include "daemon/reexec.hpp"
@@ -59,6 +60,7 @@ class Master {
         std::string last_reload_error;  // "" when the last reload worked
         std::vector<WorkerView> workers;
         control::ExitedTotals exited;  // the final counters of workers that have exited
+        std::string acme_status;       // the ACME agent's last report (JSON), "" = none
     };
 
     static Result<std::unique_ptr<Master>> create(uv_loop_t* loop, MasterOptions options);
@@ -144,6 +146,7 @@ class Master {
     UvHandle<uv_timer_t> ticket_timer_;
     std::vector<UvHandle<uv_signal_t>> signals_;
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<AcmeAgentProcess> acme_;  // runs the ACME agent while a site has tls = auto
 };
 
 }  // namespace minid

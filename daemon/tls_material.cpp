@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/acme_paths.hpp"
 #include "common/unique_fd.hpp"
 #include "worker/transport/tls_bundle.hpp"
 #include "worker/transport/tls_context.hpp"
@@ -38,19 +39,35 @@ struct SiteFiles {
     const std::vector<std::string>* certificates;
     const std::vector<std::string>* keys;
     const std::vector<std::string>* hosts;
+    std::vector<std::string> acme_file;  // tls = auto: the agent's chain+key file, if it has one
 };
 
 }  // namespace
 
 Result<TlsMaterial> load_tls_material(const Config& config, bool tls_listeners, std::time_t now) {
     static const std::vector<std::string> kNoHosts;
-    std::vector<SiteFiles> sites;
-    if (!config.default_site())
-        sites.push_back({"", &config.tls_certificate, &config.tls_key, &kNoHosts});
-    for (const SiteSettings& s : config.sites)
-        sites.push_back({s.name, &s.tls_certificate, &s.tls_key, &s.hosts});
-
     TlsMaterial out;
+    std::vector<SiteFiles> sites;
+    sites.reserve(config.sites.size() + 1);  // acme_file is pointed into
+    if (!config.default_site())
+        sites.push_back({"", &config.tls_certificate, &config.tls_key, &kNoHosts, {}});
+    for (const SiteSettings& s : config.sites) {
+        sites.push_back({s.name, &s.tls_certificate, &s.tls_key, &s.hosts, {}});
+        if (!s.tls_auto || s.hosts.empty()) continue;
+        // tls = auto: the certificate the ACME agent stored (leaf, chain and key in one file),
+        // once there is one; until then the site's TLS handshakes are refused.
+        const std::string file = acme_paths::certificate_file(config.acme_state_dir, s.hosts[0]);
+        if (::access(file.c_str(), F_OK) == 0) {
+            sites.back().acme_file = {file};
+            sites.back().certificates = &sites.back().acme_file;
+            sites.back().keys = &sites.back().acme_file;
+        } else {
+            out.warnings.push_back("[site " + s.name +
+                                   "] has tls = auto and no certificate yet: its TLS handshakes "
+                                   "fail until the ACME agent has obtained one");
+        }
+    }
+
     std::vector<SiteKeyPairs> bundle;
     const TlsPolicy policy{config.tls_protocols, config.tls_ciphers};
     for (const SiteFiles& f : sites) {
@@ -79,7 +96,7 @@ Result<TlsMaterial> load_tls_material(const Config& config, bool tls_listeners, 
         if (!ctx) return make_error(ctx.error());
         bundle.push_back(std::move(site));
     }
-    if (tls_listeners && config.default_tls_certificate().empty())
+    if (tls_listeners && config.default_tls_certificate().empty() && !config.acme_enabled())
         return make_error(
             "a listener speaks TLS (listen_tls, or a systemd socket named https) but the default "
             "site has no certificate: set tls_certificate and tls_key in [http] or in the "

@@ -82,6 +82,11 @@ Result<SpawnedWorker> spawn_worker(const SpawnRequest& req) {
         std::string(wp::kArgIpcFd) + std::to_string(ipc_target),
         std::string(wp::kArgStatsFd) + std::to_string(stats_target),
     };
+    if (req.acme_agent)
+        args = {req.executable, std::string(wp::kAcmeAgentFlag),
+                std::string(wp::kArgProtocol) + std::to_string(build::worker_protocol),
+                std::string(wp::kArgConfigFd) + std::to_string(config_target),
+                std::string(wp::kArgIpcFd) + std::to_string(ipc_target)};
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e)
         if (!inherited_by_workers_not(*e)) env.emplace_back(*e);

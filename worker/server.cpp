@@ -76,7 +76,7 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
         cfg, [upstreams](std::string_view name) { return upstreams->handler(name); });
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
-    if (!s->options_.tls_bundle.empty()) {
+    if (!s->options_.tls_bundle.empty() || cfg.acme_enabled()) {
         auto keys = TlsTicketKeys::create();
         if (!keys) return make_error(keys.error());
         s->ticket_keys_ = std::move(keys).value();
@@ -85,6 +85,8 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
         s->tls_ = std::move(tls).value();
     }
     s->misdirected_handler_.emplace(s->router_->default_handler());
+    if (!cfg.acme_thumbprint.empty())
+        s->acme_handler_.emplace(cfg.acme_thumbprint, s->router_->default_handler());
     uint16_t https_port = 0;
 
     auto log = AccessLog::open(cfg.access_log);
@@ -222,6 +224,8 @@ void Server::on_master_message(const worker_message::Message& m) {
             return;
         case Type::ready:
         case Type::pong:
+        case Type::acme_certificates:
+        case Type::acme_status:
             break;
     }
     log::warn("unexpected ", worker_message::type_name(m.type), " message from the master");

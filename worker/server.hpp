@@ -16,6 +16,7 @@
 #include "common/worker_message.hpp"
 #include "worker/accept_balancer.hpp"
 #include "worker/access_log.hpp"
+#include "worker/acme_challenge_handler.hpp"
 #include "worker/buffer_pool.hpp"
 #include "worker/http/exchange.hpp"
 #include "worker/http/request_parser.hpp"
@@ -77,6 +78,9 @@ class Server final : private IoPoller::Driver {
     http::Handler& handler_for(const http::Request& req, const TlsTransport* tls,
                                std::string_view* hsts) {
         if (options_.handler_override) return *options_.handler_override;
+        // ACME HTTP-01 on plain listeners, before any site or redirect (only with tls = auto).
+        if (acme_handler_ && !tls && req.target.starts_with(AcmeChallengeHandler::kPrefix))
+            return *acme_handler_;
         if (!tls && !router_->redirects_http()) return router_->handler_for(req);
         return https_handler_for(req, tls, hsts);
     }
@@ -138,6 +142,7 @@ class Server final : private IoPoller::Driver {
     std::unique_ptr<TlsSites> tls_;               // when some site has a certificate
     std::optional<HttpsRedirectHandler> redirect_handler_;
     std::optional<MisdirectedHandler> misdirected_handler_;
+    std::optional<AcmeChallengeHandler> acme_handler_;
     std::string scratch_head_;
     std::unique_ptr<char[]> scratch_;
     BufferPool buffers_;

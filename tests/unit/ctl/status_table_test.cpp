@@ -175,3 +175,26 @@ TEST(StatusTable, NoWorkers) {
 
 }  // namespace
 }  // namespace minid::ctl
+
+namespace minid::ctl {
+namespace {
+
+TEST(StatusTable, AcmeCertificatesBelowTheWorkers) {
+    control::StatusSnapshot s = snapshot();
+    s.acme = control::Json::parse(R"({"ca":"https://ca.test/dir","certificates":[
+        {"site":"shop","names":["a.test","b.test"],"have_certificate":true,"issuer":"/CN=CA",
+         "serial":"0A","not_before":1000,"not_after":1893456000,"next_renewal":1800000000,
+         "attempts":1,"retry_at":1700000600,"last_error":"CA answered HTTP 429","renewal_failures":1}]})");
+    const std::string out = render_status_table(s);
+    EXPECT_NE(
+        out.find("certificates from https://ca.test/dir:\n  [site shop] a.test b.test\n"
+                 "    issuer /CN=CA, serial 0A\n"
+                 "    expires 2030-01-01 00:00 UTC, renewal 2027-01-15 08:00 UTC\n"
+                 "    1 failed attempt(s), next 2023-11-14 22:23 UTC: CA answered HTTP 429\n"),
+        std::string::npos)
+        << out;
+    EXPECT_EQ(render_status_table(snapshot()).find("certificates"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minid::ctl

@@ -137,3 +137,46 @@ TEST(PrometheusParser, RejectsBrokenExposition) {
 
 }  // namespace
 }  // namespace minid
+
+namespace minid {
+namespace {
+
+control::Json acme_report() {
+    return control::Json::parse(R"({"ca":"https://ca.test/dir","certificates":[
+        {"site":"shop","names":["a.test","b.test"],"have_certificate":true,"issuer":"/CN=CA",
+         "serial":"0A","not_before":1000,"not_after":1893456000,"next_renewal":1800000000,
+         "attempts":0,"retry_at":0,"last_error":"","renewal_failures":3},
+        {"site":"new","names":["c.test"],"have_certificate":false,"attempts":2,
+         "retry_at":1700000600,"last_error":"DNS: cannot resolve ca.test","renewal_failures":2}]})");
+}
+
+TEST(PrometheusRendering, AcmeCertificateExpiryAndFailures) {
+    control::StatusSnapshot s = snapshot();
+    s.acme = acme_report();
+    Exposition e;
+    ASSERT_EQ(parse_exposition(render_prometheus(s), e), "");
+    EXPECT_EQ(e.types["minid_certificate_expiry_timestamp_seconds"], "gauge");
+    EXPECT_EQ(e.value("minid_certificate_expiry_timestamp_seconds",
+                      {{"site", "shop"}, {"name", "a.test"}}),
+              1893456000.0);
+    EXPECT_FALSE(e.value("minid_certificate_expiry_timestamp_seconds", {{"site", "new"}}))
+        << "no certificate, no expiry";
+    EXPECT_EQ(e.value("minid_certificate_renewal_failures_total", {{"site", "new"}}), 2.0);
+    EXPECT_EQ(e.value("minid_certificate_renewal_failures_total", {{"site", "shop"}}), 3.0);
+    // Without tls = auto there are no certificate series at all.
+    Exposition none;
+    ASSERT_EQ(parse_exposition(render_prometheus(snapshot()), none), "");
+    EXPECT_EQ(none.types.count("minid_certificate_renewal_failures_total"), 0u);
+}
+
+TEST(StatusJson, AcmeReportRoundTrips) {
+    control::StatusSnapshot s = snapshot();
+    s.acme = acme_report();
+    auto back = control::status_from_json(control::status_to_json(s));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back->acme, s.acme);
+    EXPECT_FALSE(control::status_to_json(snapshot()).contains("acme"));
+}
+
+}  // namespace
+}  // namespace minid
