@@ -354,7 +354,8 @@ void ProxyLoad::run_get(bool keepalive) {
             continue;
         }
         bool ok = r[0].status == 200 && r[0].body == "Hello, world!";
-        record(ok, false, ms, "GET /hello: " + r[0].status_line + " " + r[0].body.substr(0, 80));
+        record(ok, false, ms,
+               "GET /hello: " + r[0].status_line + " after " + std::to_string(ms) + " ms");
         if (r[0].header("connection") == "close") c.reset();
     }
 }
@@ -377,7 +378,8 @@ void ProxyLoad::run_post(int index) {
         }
         bool ok = r->status == 200 && r->body.find("\"id\": \"" + id + "\"") != std::string::npos &&
                   r->body.find("\"body_length\": 4096") != std::string::npos;
-        record(ok, true, ms, "POST " + id + ": " + r->status_line + " " + r->body.substr(0, 80));
+        record(ok, true, ms,
+               "POST " + id + ": " + r->status_line + " after " + std::to_string(ms) + " ms");
     }
 }
 
