@@ -244,6 +244,7 @@ proxy_checks() {
 		[Service]
 		DynamicUser=yes
 		RuntimeDirectory=app-state
+		RuntimeDirectoryPreserve=yes
 		Environment=APP_STATE_DIR=/run/app-state
 		ExecStart=/usr/bin/gunicorn -w 1 --chdir /apps app:app
 		ExecReload=/bin/kill -HUP $MAINPID
