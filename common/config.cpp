@@ -17,6 +17,7 @@
 #include "common/config_ini.hpp"
 #include "common/config_keys.hpp"
 #include "common/config_sites.hpp"
+#include "common/config_upstreams.hpp"
 #include "common/config_values.hpp"
 #include "common/unique_fd.hpp"
 #include "common/usable_cpus.hpp"
@@ -50,8 +51,8 @@ std::string suggest_section(const std::vector<std::string_view>& words) {
 
 // What a section header stands for; entries of an ignored section were reported at its header.
 struct SectionRole {
-    enum class Kind { ignored, fixed, site } kind = Kind::ignored;
-    size_t site = 0;  // Kind::site: index into Config::sites
+    enum class Kind { ignored, fixed, site, upstream } kind = Kind::ignored;
+    size_t site = 0;  // Kind::site: index into Config::sites; Kind::upstream: Config::upstreams
 };
 
 // Where each site's parts were written, for file:line in site_problems() messages.
@@ -62,32 +63,67 @@ struct SiteLines {
     bool hosts_seen = false;  // likewise for hosts
     std::vector<int> hosts;   // line of each entry of SiteSettings::hosts
     std::map<const SiteKey*, int> first_line;
+    std::vector<int> proxy;  // line of each entry of SiteSettings::proxy
+    int proxy_fallback = 0;
 };
 
-SectionRole classify_section(const IniSection& s, Config& config, std::vector<SiteLines>& lines,
+// Where an upstream and its keys were written.
+struct UpstreamLines {
+    int header = 0;
+    std::map<const UpstreamKey*, int> first_line;
+};
+
+// The lines of what a parse found, for messages about problems that span sections.
+struct FileLines {
+    std::vector<SiteLines> sites;
+    std::vector<UpstreamLines> upstreams;
+    std::vector<int> http_proxy;  // line of each entry of Config::proxy
+    int http_proxy_fallback = 0;
+};
+
+// A "[KIND NAME]" header: a new named section and the record of its lines.
+template <typename Settings, typename Lines>
+SectionRole add_named_section(const IniSection& s, const std::vector<std::string_view>& words,
+                              SectionRole::Kind kind, const char* article,
+                              std::vector<Settings>& all, std::vector<Lines>& lines,
+                              std::vector<LineError>& errors) {
+    if (words.size() != 2) {
+        const std::string k(words[0]);
+        errors.push_back(
+            {s.line, std::string(article) + " " + k + " section takes one name: [" + k + " NAME]"});
+        return {};
+    }
+    Settings settings;
+    settings.name = std::string(words[1]);
+    all.push_back(std::move(settings));
+    lines.emplace_back();
+    lines.back().header = s.line;
+    return {kind, all.size() - 1};
+}
+
+SectionRole classify_section(const IniSection& s, Config& config, FileLines& lines,
                              std::vector<LineError>& errors) {
     const std::vector<std::string_view> words = split_words(s.name);
     if (words.size() == 1 && known_section(words[0])) return {SectionRole::Kind::fixed};
-    if (!words.empty() && words[0] == kSiteSection) {
-        if (words.size() != 2) {
-            errors.push_back({s.line, "a site section takes one name: [site NAME]"});
-            return {};
-        }
-        SiteSettings site;
-        site.name = std::string(words[1]);
-        config.sites.push_back(std::move(site));
-        lines.emplace_back();
-        lines.back().header = s.line;
-        return {SectionRole::Kind::site, config.sites.size() - 1};
-    }
-    if (!words.empty() && words[0] == kUpstreamSection) {
-        errors.push_back({s.line, "[" + s.name +
-                                      "] is not supported yet: upstream sections are reserved "
-                                      "for the reverse proxy, which this minid does not have"});
-        return {};
-    }
+    if (!words.empty() && words[0] == kSiteSection)
+        return add_named_section(s, words, SectionRole::Kind::site, "a", config.sites, lines.sites,
+                                 errors);
+    if (!words.empty() && words[0] == kUpstreamSection)
+        return add_named_section(s, words, SectionRole::Kind::upstream, "an", config.upstreams,
+                                 lines.upstreams, errors);
     errors.push_back({s.line, "unknown section [" + s.name + "]" + suggest_section(words)});
     return {};
+}
+
+// False (reported) when a key that may be set once is set again.
+template <typename Key>
+bool first_setting(const IniEntry& e, const Key* key, std::map<const Key*, int>& first_line,
+                   std::vector<LineError>& errors) {
+    auto [it, inserted] = first_line.emplace(key, e.line);
+    if (inserted || key->repeatable) return true;
+    errors.push_back({e.line, "duplicate key '" + e.key + "' (already set at line " +
+                                  std::to_string(it->second) + ")"});
+    return false;
 }
 
 std::string site_key_message(const SiteSettings& site, std::string_view key) {
@@ -110,17 +146,46 @@ void apply_site_entry(const IniEntry& e, SiteSettings& site, SiteLines& lines,
         errors.push_back({e.line, site_key_message(site, e.key)});
         return;
     }
-    auto [it, inserted] = lines.first_line.emplace(key, e.line);
-    if (!inserted && !key->repeatable) {
-        errors.push_back({e.line, "duplicate key '" + e.key + "' (already set at line " +
-                                      std::to_string(it->second) + ")"});
-        return;
-    }
+    if (!first_setting(e, key, lines.first_line, errors)) return;
     if (key->name == "root") lines.root_seen = true;
     if (key->name == "hosts") lines.hosts_seen = true;
     if (key->name == "default") lines.default_key = e.line;
+    if (key->name == "proxy_fallback") lines.proxy_fallback = e.line;
     if (auto err = key->apply(*key, site, e.value)) errors.push_back({e.line, *err});
     lines.hosts.resize(site.hosts.size(), e.line);
+    lines.proxy.resize(site.proxy.size(), e.line);
+}
+
+void apply_upstream_entry(const IniEntry& e, UpstreamSettings& upstream, UpstreamLines& lines,
+                          std::vector<LineError>& errors) {
+    const UpstreamKey* key = find_upstream_key(e.key);
+    if (!key) {
+        std::string m = "unknown key '" + e.key + "' in [upstream " + upstream.name + "]";
+        if (const UpstreamKey* k = closest_upstream_key(e.key))
+            m += " (did you mean '" + std::string(k->name) + "'?)";
+        errors.push_back({e.line, std::move(m)});
+        return;
+    }
+    if (!first_setting(e, key, lines.first_line, errors)) return;
+    if (auto err = key->apply(*key, upstream, e.value)) errors.push_back({e.line, *err});
+}
+
+// upstream_problems() with the line each one shows on.
+void report_upstream_problems(const Config& config, const FileLines& lines,
+                              std::vector<LineError>& errors) {
+    for (UpstreamProblem& p : upstream_problems(config)) {
+        int line = 0;
+        if (p.kind != UpstreamProblem::Kind::unknown) {
+            line = lines.upstreams[p.index].header;
+        } else if (p.site < 0) {
+            line = p.route == UpstreamProblem::kFallback ? lines.http_proxy_fallback
+                                                         : lines.http_proxy[p.route];
+        } else {
+            const SiteLines& at = lines.sites[static_cast<size_t>(p.site)];
+            line = p.route == UpstreamProblem::kFallback ? at.proxy_fallback : at.proxy[p.route];
+        }
+        errors.push_back({line, std::move(p.message)});
+    }
 }
 
 // A site's index and server_name not set in its section are [http]'s.
@@ -290,6 +355,12 @@ const SiteSettings* Config::default_site() const {
     return nullptr;
 }
 
+const UpstreamSettings* Config::find_upstream(std::string_view name) const {
+    for (const UpstreamSettings& u : upstreams)
+        if (u.name == name) return &u;
+    return nullptr;
+}
+
 SiteSettings* Config::default_site() {
     return const_cast<SiteSettings*>(std::as_const(*this).default_site());
 }
@@ -302,6 +373,9 @@ std::string Config::serialize() const {
         for (const SiteSettings& site : sites)
             append_section(out, std::string(kSiteSection) + " " + site.name, site_keys(),
                            kSiteSection, site, true);
+        for (const UpstreamSettings& u : upstreams)
+            append_section(out, std::string(kUpstreamSection) + " " + u.name, upstream_keys(),
+                           kUpstreamSection, u, true);
     }
     return out;
 }
@@ -311,10 +385,11 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
     std::vector<LineError> errors;
     for (IniError& e : doc.errors) errors.push_back({e.line, std::move(e.message)});
     Config config;
-    std::vector<SiteLines> site_lines;
+    FileLines lines;
+    std::vector<SiteLines>& site_lines = lines.sites;
     std::vector<SectionRole> roles;
     for (const IniSection& s : doc.sections)
-        roles.push_back(classify_section(s, config, site_lines, errors));
+        roles.push_back(classify_section(s, config, lines, errors));
 
     bool listen_from_file = false;
     std::map<const ConfigKey*, int> first_line;
@@ -329,27 +404,30 @@ Result<Config> parse_config_text(std::string_view text, std::string_view origin)
             apply_site_entry(e, config.sites[role.site], site_lines[role.site], errors);
             continue;
         }
+        if (role.kind == SectionRole::Kind::upstream) {
+            apply_upstream_entry(e, config.upstreams[role.site], lines.upstreams[role.site],
+                                 errors);
+            continue;
+        }
         const ConfigKey* key = find_config_key(*e.section, e.key);
         if (!key) {
             errors.push_back({e.line, unknown_key_message(*e.section, e.key)});
             continue;
         }
-        auto [it, inserted] = first_line.emplace(key, e.line);
-        if (!inserted && !key->repeatable) {
-            errors.push_back({e.line, "duplicate key '" + e.key + "' (already set at line " +
-                                          std::to_string(it->second) + ")"});
-            continue;
-        }
+        if (!first_setting(e, key, first_line, errors)) continue;
         if (key->name == "listen" && !listen_from_file) {
             config.listen.clear();  // the file's list replaces the default, never extends it
             listen_from_file = true;
         }
+        if (key->name == "proxy_fallback") lines.http_proxy_fallback = e.line;
         if (auto err = key->apply(*key, config, e.value)) errors.push_back({e.line, *err});
+        lines.http_proxy.resize(config.proxy.size(), e.line);
     }
     inherit_from_http(config, site_lines);
     const auto http_root = first_line.find(find_config_key("http", "root"));
     report_site_problems(config, site_lines, http_root == first_line.end() ? 0 : http_root->second,
                          errors);
+    report_upstream_problems(config, lines, errors);
     if (!errors.empty()) return make_error(join_errors(origin, errors));
     return config;
 }
@@ -417,6 +495,14 @@ Status validate_config(const Config& config) {
         if (auto e = root_problem(site.root)) errors.push_back(where + *e);
     }
     for (const SiteProblem& p : site_problems(config)) errors.push_back(p.message);
+    for (const UpstreamSettings& u : config.upstreams) {
+        for (const UpstreamKey& k : upstream_keys()) {
+            if (k.check) {
+                if (auto e = k.check(k, u)) errors.push_back("[upstream " + u.name + "] " + *e);
+            }
+        }
+    }
+    for (const UpstreamProblem& p : upstream_problems(config)) errors.push_back(p.message);
     if (errors.empty()) return {};
     std::string out;
     for (const std::string& e : errors) {

@@ -26,6 +26,37 @@ inline constexpr std::string_view kDefaultTlsCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+// `proxy = PREFIX UPSTREAM`: targets whose path starts with PREFIX go to [upstream UPSTREAM].
+struct ProxyRoute {
+    std::string prefix;    // starts with '/'
+    std::string upstream;  // the NAME of an [upstream NAME] section
+
+    bool operator==(const ProxyRoute&) const = default;
+};
+
+// One [upstream NAME] section: the app servers a proxy route sends requests to. Counts and
+// bounds are per worker process.
+struct UpstreamSettings {
+    std::string name;  // [upstream NAME]: letters, digits, '.', '_', '-'
+    // "unix:/run/app.sock", "127.0.0.1:8000", "[::1]:8000", "localhost:8000"; repeatable,
+    // balanced by fewest outstanding requests.
+    std::vector<ListenAddress> servers;
+    // Connections open at once to this upstream (per worker); 0 = no limit. Beyond it requests
+    // wait in a bounded queue, and get 503 when it is full or they waited retry_window.
+    uint32_t max_connections = 0;
+    uint32_t keepalive = 32;  // idle connections kept for reuse (per worker); 0 = none
+    Millis connect_timeout{5'000};
+    Millis read_timeout{60'000};  // between two reads of the response (504 before any byte)
+    Millis send_timeout{60'000};  // between two writes of the request
+    // How long a request may keep trying servers that refuse connections (an app restarting).
+    Millis retry_window{5'000};
+    // An idle pooled connection is closed after this, below the app's own idle timeout
+    // (Gunicorn's is 2 s), so minid never reuses one the app is closing.
+    Millis keepalive_timeout{1'500};
+
+    bool operator==(const UpstreamSettings&) const = default;
+};
+
 // One [site NAME] section: a virtual host chosen by the request's Host, with its own document
 // root. Only what the static handler uses is per site; the other [http] keys apply to whole
 // connections, before any Host is known (see minid.conf(5), SITES).
@@ -46,6 +77,10 @@ struct SiteSettings {
     std::vector<std::string> tls_key;
     bool redirect_https = false;  // plain-HTTP requests get 308 to https (not ACME challenges)
     Millis hsts{0};               // Strict-Transport-Security max-age on TLS responses; 0 = off
+    // Reverse proxy: the longest matching prefix wins; requests that match none and find no file
+    // under root go to proxy_fallback ("" = none: 404).
+    std::vector<ProxyRoute> proxy;
+    std::string proxy_fallback;
 
     bool operator==(const SiteSettings&) const = default;
 };
@@ -98,10 +133,15 @@ struct Config {
     std::vector<std::string> tls_key;
     bool redirect_https = false;
     Millis hsts{0};
+    // Reverse proxy of the default site when no [site] is the default (see SiteSettings).
+    std::vector<ProxyRoute> proxy;
+    std::string proxy_fallback;
 
     // [site NAME] sections, in file order. Without a site marked default, root/index/
     // server_name above form the default site, as they did before sites existed.
     std::vector<SiteSettings> sites;
+    // [upstream NAME] sections, in file order.
+    std::vector<UpstreamSettings> upstreams;
 
     // Where the settings came from (absolute), for messages and `minidctl status`.
     // "" = embedded defaults. Serialized as `[meta] source_file`.
@@ -121,6 +161,8 @@ struct Config {
         const SiteSettings* d = default_site();
         return d ? d->tls_certificate : tls_certificate;
     }
+    // The [upstream] of that name, or null.
+    const UpstreamSettings* find_upstream(std::string_view name) const;
     bool control_socket_enabled() const {
         return !control_socket.empty() && control_socket != "off";
     }

@@ -91,6 +91,26 @@ void write_hosts(const SiteKey&, const SiteSettings& s, Values& out) {
     out.push_back(std::move(line));
 }
 
+// --- upstream server: repeatable, one address per line ---
+
+Opt apply_server(const UpstreamKey& k, UpstreamSettings& u, std::string_view value) {
+    auto addr = ListenAddress::parse(value);
+    if (!addr) return invalid_value(k.name, value, addr.error());
+    if (addr->kind != ListenAddress::Kind::unix_path &&
+        (addr->port == 0 || addr->host == "0.0.0.0" || addr->host == "::"))
+        return invalid_value(k.name, value,
+                             "expected unix:/path, HOST:PORT, [V6]:PORT or localhost:PORT with a "
+                             "port and a host to connect to");
+    if (std::find(u.servers.begin(), u.servers.end(), *addr) != u.servers.end())
+        return "duplicate server " + addr->to_string();
+    u.servers.push_back(*addr);
+    return std::nullopt;
+}
+
+void write_servers(const UpstreamKey&, const UpstreamSettings& u, Values& out) {
+    for (const ListenAddress& a : u.servers) out.push_back(a.to_string());
+}
+
 // --- the member a key template stores into, and the table its key belongs to ---
 
 template <typename>
@@ -474,6 +494,60 @@ void write_default(const SiteKey&, const SiteSettings& s, Values& out) {
     if (s.is_default) out.push_back(format_switch(true));
 }
 
+// --- proxy = PREFIX UPSTREAM (repeatable) and proxy_fallback = UPSTREAM ---
+
+constexpr size_t kMaxSectionName = 64;
+
+Opt rule_upstream_name(std::string_view v) {
+    if (valid_section_name(v)) return std::nullopt;
+    return "expected the NAME of an [upstream NAME] section (letters, digits, '.', '_', '-')";
+}
+
+template <auto M>
+Opt apply_proxy(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
+    const auto words = split_words(value);
+    if (words.size() != 2 || words[0].front() != '/')
+        return invalid_value(k.name, value, "expected PREFIX UPSTREAM, e.g. proxy = /api app");
+    if (auto why = unrepresentable_reason(words[0])) return invalid_value(k.name, value, *why);
+    if (words[0].find_first_of("?#") != std::string_view::npos)
+        return invalid_value(k.name, value, "a prefix is a path: no '?' or '#'");
+    if (auto why = rule_upstream_name(words[1])) return invalid_value(k.name, value, *why);
+    std::vector<ProxyRoute>& routes = c.*M;
+    for (const ProxyRoute& r : routes)
+        if (r.prefix == words[0])
+            return "duplicate proxy prefix " + r.prefix + " (already sent to " + r.upstream + ")";
+    routes.push_back({std::string(words[0]), std::string(words[1])});
+    return std::nullopt;
+}
+
+template <auto M>
+Opt check_proxy(const KeyOf<M>& k, const OwnerOf<M>& c) {
+    const std::vector<ProxyRoute>& routes = c.*M;
+    for (size_t i = 0; i < routes.size(); ++i) {
+        const ProxyRoute& r = routes[i];
+        const std::string shown = r.prefix + " " + r.upstream;
+        if (r.prefix.empty() || r.prefix.front() != '/' ||
+            r.prefix.find_first_of(" \t?#") != std::string::npos)
+            return invalid_value(k.name, shown, "a prefix is a path starting with '/'");
+        if (auto why = unrepresentable_reason(r.prefix)) return invalid_value(k.name, shown, *why);
+        if (auto why = rule_upstream_name(r.upstream)) return invalid_value(k.name, shown, *why);
+        for (size_t j = 0; j < i; ++j)
+            if (routes[j].prefix == r.prefix) return "duplicate proxy prefix " + r.prefix;
+    }
+    return std::nullopt;
+}
+
+template <auto M>
+void write_proxy(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
+    for (const ProxyRoute& r : c.*M) out.push_back(r.prefix + " " + r.upstream);
+}
+
+template <auto M>
+constexpr KeyOf<M> proxy_key(std::string_view section) {
+    return KeyOf<M>{section,         "proxy",         true,           0, 0,
+                    &apply_proxy<M>, &check_proxy<M>, &write_proxy<M>};
+}
+
 using NK = NumberKind;
 
 // Ranges: durations are bounded by a day (longer is a typo, not a policy); sizes by what one
@@ -520,6 +594,9 @@ const ConfigKey kKeys[] = {
     path_list_key<&Config::tls_key>("http", "tls_key"),
     https_switch_key<&Config::redirect_https>("http", "redirect_https"),
     hsts_key<&Config::hsts>("http"),
+    proxy_key<&Config::proxy>("http"),
+    string_key<&Config::proxy_fallback, Empty::required, rule_upstream_name>("http",
+                                                                             "proxy_fallback"),
 
     string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
 };
@@ -536,6 +613,27 @@ const SiteKey kSiteKeys[] = {
     path_list_key<&SiteSettings::tls_key>("site", "tls_key"),
     https_switch_key<&SiteSettings::redirect_https>("site", "redirect_https"),
     hsts_key<&SiteSettings::hsts>("site"),
+    proxy_key<&SiteSettings::proxy>("site"),
+    string_key<&SiteSettings::proxy_fallback, Empty::required, rule_upstream_name>(
+        "site", "proxy_fallback"),
+};
+
+// The keys of [upstream NAME]. Timeouts below a millisecond are typos; retry_window 0 = no retry.
+const UpstreamKey kUpstreamKeys[] = {
+    {"upstream", "server", true, 0, 0, &apply_server, nullptr, &write_servers},
+    number_key<&UpstreamSettings::max_connections, NK::count>("upstream", "max_connections", 0,
+                                                              1'000'000),
+    number_key<&UpstreamSettings::keepalive, NK::count>("upstream", "keepalive", 0, 100'000),
+    number_key<&UpstreamSettings::connect_timeout, NK::duration>("upstream", "connect_timeout", 1,
+                                                                 ms(3'600)),
+    number_key<&UpstreamSettings::read_timeout, NK::duration>("upstream", "read_timeout", 1,
+                                                              ms(86'400)),
+    number_key<&UpstreamSettings::send_timeout, NK::duration>("upstream", "send_timeout", 1,
+                                                              ms(86'400)),
+    number_key<&UpstreamSettings::retry_window, NK::duration>("upstream", "retry_window", 0,
+                                                              ms(3'600)),
+    number_key<&UpstreamSettings::keepalive_timeout, NK::duration>("upstream", "keepalive_timeout",
+                                                                   1, ms(3'600)),
 };
 
 template <typename Key>
@@ -582,6 +680,28 @@ const ConfigKey* closest_config_key(std::string_view section, std::string_view n
 
 const SiteKey* closest_site_key(std::string_view name) {
     return closest_key<SiteKey>(kSiteKeys, kSiteSection, name);
+}
+
+std::span<const UpstreamKey> upstream_keys() {
+    return kUpstreamKeys;
+}
+
+const UpstreamKey* find_upstream_key(std::string_view name) {
+    for (const UpstreamKey& k : kUpstreamKeys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+const UpstreamKey* closest_upstream_key(std::string_view name) {
+    return closest_key<UpstreamKey>(kUpstreamKeys, kUpstreamSection, name);
+}
+
+bool valid_section_name(std::string_view name) {
+    return !name.empty() && name.size() <= kMaxSectionName &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                      c == '-';
+           });
 }
 
 std::string invalid_value(std::string_view name, std::string_view value, std::string_view reason) {

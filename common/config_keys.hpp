@@ -33,9 +33,10 @@ struct BasicConfigKey {
 
 using ConfigKey = BasicConfigKey<Config>;
 using SiteKey = BasicConfigKey<SiteSettings>;
+using UpstreamKey = BasicConfigKey<UpstreamSettings>;
 
 inline constexpr std::string_view kConfigSections[] = {"server", "http", "meta"};
-// Named sections, "[KIND NAME]". [upstream NAME] is reserved for the reverse proxy.
+// Named sections, "[KIND NAME]".
 inline constexpr std::string_view kSiteSection = "site";
 inline constexpr std::string_view kUpstreamSection = "upstream";
 
@@ -46,9 +47,17 @@ const ConfigKey* find_config_key(std::string_view section, std::string_view name
 std::span<const SiteKey> site_keys();
 const SiteKey* find_site_key(std::string_view name);
 
+// The keys of an [upstream NAME] section (their `section` is "upstream").
+std::span<const UpstreamKey> upstream_keys();
+const UpstreamKey* find_upstream_key(std::string_view name);
+
 // The known key nearest to `name` within edit distance 2 (same section wins a tie), or null.
 const ConfigKey* closest_config_key(std::string_view section, std::string_view name);
 const SiteKey* closest_site_key(std::string_view name);
+const UpstreamKey* closest_upstream_key(std::string_view name);
+
+// Site and upstream names: up to 64 letters, digits, '.', '_' and '-'.
+bool valid_section_name(std::string_view name);
 
 // "invalid NAME 'VALUE': REASON", the shape of every value error.
 std::string invalid_value(std::string_view name, std::string_view value, std::string_view reason);

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "common/log.hpp"
 
@@ -82,7 +84,7 @@ Result<AccessLog> AccessLog::open(const std::string& target) {
 }
 
 void AccessLog::append(const sockaddr* peer, std::time_t now, const http::Request& req, int status,
-                       uint64_t body_bytes) {
+                       uint64_t body_bytes, int upstream_status, uint32_t upstream_ms) {
     if (!enabled_) return;
     if (now != stamp_second_) {
         stamp_second_ = now;
@@ -109,6 +111,12 @@ void AccessLog::append(const sockaddr* peer, std::time_t now, const http::Reques
     append_quoted_or_dash(buf_, req.referer);
     buf_ += ' ';
     append_quoted_or_dash(buf_, req.user_agent);
+    if (upstream_status != 0) {
+        char tail[64];
+        const int n = std::snprintf(tail, sizeof tail, " upstream_status=%d upstream_time=%u.%03u",
+                                    upstream_status, upstream_ms / 1000, upstream_ms % 1000);
+        if (n > 0) buf_.append(tail, std::min<size_t>(static_cast<size_t>(n), sizeof tail - 1));
+    }
     buf_ += '\n';
     if (buf_.size() >= 64 * 1024) flush();
 }

@@ -20,9 +20,10 @@ class AccessLog {
     // target: "stdout", "off", or an absolute path (opened O_APPEND, created 0640).
     static Result<AccessLog> open(const std::string& target);
 
-    // Appends one line; flush() writes the batch.
+    // Appends one line; flush() writes the batch. A proxied request (upstream_status != 0)
+    // adds "upstream_status=502 upstream_time=0.012" (seconds) after the user agent.
     void append(const sockaddr* peer, std::time_t now, const http::Request& req, int status,
-                uint64_t body_bytes);
+                uint64_t body_bytes, int upstream_status = 0, uint32_t upstream_ms = 0);
     // Writes what is buffered. A failing write (disk full) is reported once, then lines are
     // dropped until a write succeeds again, so serving never stops for the log.
     void flush();

@@ -7,6 +7,7 @@
 
 #include "common/host_pattern.hpp"
 #include "worker/http/ascii.hpp"
+#include "worker/static_fallback_handler.hpp"
 
 namespace minid {
 namespace {
@@ -69,33 +70,63 @@ std::string hsts_value(Millis hsts) {
     return "max-age=" + std::to_string(hsts.count() / 1000);
 }
 
+struct SiteProxy {
+    const std::vector<ProxyRoute>& proxy;
+    const std::string& fallback;
+};
+
 Result<Router::Site> make_site(std::string name, const http::SiteConfig& config,
-                               const http::FileCacheLimits& limits) {
+                               const http::FileCacheLimits& limits, SiteProxy proxy,
+                               const Router::ProxyHandlers& proxies) {
+    const std::string where = name.empty() ? "" : "[site " + name + "]: ";
     auto handler = http::StaticHandler::create(config, limits);
-    if (!handler) {
-        if (name.empty()) return make_error(handler.error());
-        return make_error("[site " + name + "]: " + handler.error());
-    }
+    if (!handler) return make_error(where + handler.error());
     Router::Site site;
     site.name = std::move(name);
-    site.routes.push_back({"/", std::move(handler).value()});
+    site.files = std::move(handler).value();
+    auto upstream = [&](const std::string& u) -> Result<http::Handler*> {
+        http::Handler* h = proxies ? proxies(u) : nullptr;
+        if (!h) return make_error(where + "no proxy handler for [upstream " + u + "]");
+        return h;
+    };
+    for (const ProxyRoute& r : proxy.proxy) {
+        auto h = upstream(r.upstream);
+        if (!h) return make_error(h.error());
+        site.routes.push_back({r.prefix, *h});
+    }
+    // Longest prefix first, so the first match is the longest.
+    std::stable_sort(site.routes.begin(), site.routes.end(),
+                     [](const Router::Route& a, const Router::Route& b) {
+                         return a.prefix.size() > b.prefix.size();
+                     });
+    if (site.routes.empty() || site.routes.back().prefix != "/") {
+        http::Handler* root = site.files.get();
+        if (!proxy.fallback.empty()) {
+            auto h = upstream(proxy.fallback);
+            if (!h) return make_error(h.error());
+            site.fallback = std::make_unique<StaticFallbackHandler>(*site.files, **h);
+            root = site.fallback.get();
+        }
+        site.routes.push_back({"/", root});
+    }
     return site;
 }
 
 }  // namespace
 
-http::StaticHandler& Router::Site::handler_for(std::string_view path) const {
+http::Handler& Router::Site::handler_for(std::string_view path) const {
     for (const Route& r : routes)
         if (path.starts_with(r.prefix)) return *r.handler;
     return *routes.back().handler;
 }
 
-Result<Router> Router::create(const Config& config) {
+Result<Router> Router::create(const Config& config, const ProxyHandlers& proxies) {
     Router router;
     const bool http_site = config.default_site() == nullptr;
     const http::FileCacheLimits limits = cache_share(config.sites.size() + (http_site ? 1 : 0));
     if (http_site) {
-        auto site = make_site("", {config.root, config.index, config.server_name}, limits);
+        auto site = make_site("", {config.root, config.index, config.server_name}, limits,
+                              {config.proxy, config.proxy_fallback}, proxies);
         if (!site) return make_error(site.error());
         site->hsts = hsts_value(config.hsts);
         site->redirect_https = config.redirect_https;
@@ -104,7 +135,8 @@ Result<Router> Router::create(const Config& config) {
     std::vector<std::pair<std::string, size_t>> exact;
     std::vector<std::pair<std::string, size_t>> wildcard;
     for (const SiteSettings& s : config.sites) {
-        auto site = make_site(s.name, {s.root, s.index, s.server_name}, limits);
+        auto site = make_site(s.name, {s.root, s.index, s.server_name}, limits,
+                              {s.proxy, s.proxy_fallback}, proxies);
         if (!site) return make_error(site.error());
         site->hsts = hsts_value(s.hsts);
         site->redirect_https = s.redirect_https;
@@ -125,7 +157,7 @@ Result<Router> Router::create(const Config& config) {
     router.wildcard_.build(wildcard);
     if (router.exact_.empty() && router.wildcard_.empty() &&
         router.default_site().routes.size() == 1)
-        router.only_handler_ = router.default_site().routes.front().handler.get();
+        router.only_handler_ = router.default_site().routes.front().handler;
     return router;
 }
 

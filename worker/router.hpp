@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "common/config.hpp"
 #include "common/result.hpp"
+#include "worker/http/handler.hpp"
 #include "worker/http/request.hpp"
 #include "worker/http/static_handler.hpp"
 
@@ -19,27 +21,33 @@ namespace minid {
 
 class Router {
   public:
-    // The handler for targets that start with `prefix`. Today each site has one route, its
-    // static files at "/"; the reverse proxy (`proxy = PREFIX UPSTREAM`) adds longer ones.
+    // The handler for targets that start with `prefix`: the site's files (or files then
+    // proxy_fallback) at "/", and a proxy handler per `proxy = PREFIX UPSTREAM`.
     struct Route {
         std::string prefix;
-        std::unique_ptr<http::StaticHandler> handler;
+        http::Handler* handler = nullptr;  // owned by the site or by the worker's upstreams
     };
 
+    // The proxy handler of an [upstream NAME]; owned by the worker, it outlives the router.
+    using ProxyHandlers = std::function<http::Handler*(std::string_view upstream)>;
+
     struct Site {
-        std::string name;           // [site NAME]; "" for the default site of [http]
-        std::vector<Route> routes;  // longest prefix first; the last one is "/"
+        std::string name;  // [site NAME]; "" for the default site of [http]
+        std::unique_ptr<http::StaticHandler> files;  // the site's root (and its error pages)
+        std::unique_ptr<http::Handler> fallback;     // files, else proxy_fallback; may be null
+        std::vector<Route> routes;                   // longest prefix first; the last one is "/"
         // HTTPS: "max-age=N" for Strict-Transport-Security on TLS responses ("" = none), and
         // whether plain-HTTP requests are redirected to https.
         std::string hsts;
         bool redirect_https = false;
         // The route whose prefix starts `path` (origin-form), else the last ("/") route, which
         // also answers targets that are not origin-form ("*", absolute-form).
-        http::StaticHandler& handler_for(std::string_view path) const;
+        http::Handler& handler_for(std::string_view path) const;
     };
 
     // One site per [site] plus [http]'s root unless a [site] is the default; each opens its root.
-    static Result<Router> create(const Config& config);
+    // `proxies` gives the handler of each upstream that a proxy key names (required then).
+    static Result<Router> create(const Config& config, const ProxyHandlers& proxies = {});
 
     // The site for a request: the authority of an absolute-form target if there is one (RFC
     // 9112, 3.2.2: it overrides Host), else the Host header; no Host -> the default site.
@@ -56,12 +64,12 @@ class Router {
     bool redirects_http() const { return redirects_http_; }
 
     // The handler for a request: its site's route for its target.
-    http::StaticHandler& handler_for(const http::Request& req) const {
+    http::Handler& handler_for(const http::Request& req) const {
         if (only_handler_) return *only_handler_;  // no hosts and no prefixes: the common case
         return site_for(req).handler_for(req.target);
     }
     // For responses to requests refused before routing (parse errors, 503).
-    http::StaticHandler& default_handler() const { return *default_site().routes.back().handler; }
+    http::StaticHandler& default_handler() const { return *default_site().files; }
 
   private:
     // Open addressing over names hashed from their last character to their first, so that one
@@ -90,7 +98,7 @@ class Router {
     size_t default_ = 0;
     HostTable exact_;     // "www.example.com" -> index in sites_
     HostTable wildcard_;  // "example.org" for "*.example.org" -> index in sites_
-    http::StaticHandler* only_handler_ = nullptr;
+    http::Handler* only_handler_ = nullptr;
     bool redirects_http_ = false;
 };
 

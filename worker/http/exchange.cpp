@@ -17,6 +17,9 @@ void Exchange::begin(Owner* owner, const Request& request, const sockaddr* peer,
     stream_data_ = {};
     stream_last_ = false;
     body_bytes_sent = 0;
+    secure = false;
+    upstream_status = 0;
+    upstream_ms = 0;
 }
 
 void Exchange::own_request() {
@@ -71,6 +74,12 @@ void Exchange::write(std::string_view data, bool last) {
     if (owner_) owner_->exchange_wrote(*this);
 }
 
+void Exchange::abort() {
+    if (phase_ != Phase::responded) return;
+    producer_ = nullptr;
+    if (owner_) owner_->exchange_aborted(*this);
+}
+
 void Exchange::ask_for_more() {
     if (producer_ && !stream_last_) producer_->proceed(*this);
 }
@@ -92,6 +101,9 @@ void Exchange::reset() {
     stream_data_ = {};
     stream_last_ = false;
     body_bytes_sent = 0;
+    secure = false;
+    upstream_status = 0;
+    upstream_ms = 0;
     response_.reset(200);
     // arena_ and headers_ keep their capacity for the next owner.
 }

@@ -24,6 +24,9 @@ class Exchange {
       public:
         virtual void exchange_responded(Exchange& ex) noexcept = 0;
         virtual void exchange_wrote(Exchange& ex) noexcept = 0;
+        // A streamed response cannot be finished (its source broke): the connection is reset,
+        // so the client sees a cut rather than a short body it could take for whole.
+        virtual void exchange_aborted(Exchange& ex) noexcept = 0;
 
       protected:
         ~Owner() = default;
@@ -70,6 +73,8 @@ class Exchange {
     // For a stream body: hands over the next piece. `data` must stay valid until proceed() or
     // cancel() is called. `last` ends the body (data may be empty then).
     void write(std::string_view data, bool last);
+    // Ends a responded stream by resetting the connection; the producer is not called again.
+    void abort();
     void set_producer(Producer* p) { producer_ = p; }
     void set_body_reader(BodyReader* r) { body_reader_ = r; }
 
@@ -92,6 +97,12 @@ class Exchange {
     void complete() { phase_ = Phase::complete; }
     // Bytes of the response body handed to the transport (for the access log and stats).
     uint64_t body_bytes_sent = 0;
+    // The request came over TLS (set by the session; X-Forwarded-Proto).
+    bool secure = false;
+    // A proxied request: the upstream's status (0 = none) and its time to the whole response
+    // (or to the head of a streamed one), for the access log.
+    int upstream_status = 0;
+    uint32_t upstream_ms = 0;
     // Clears everything for reuse (pooled by the server).
     void reset();
 

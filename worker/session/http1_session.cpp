@@ -368,9 +368,29 @@ void Http1Session::begin_exchange() {
     state_ = State::reading_body;
     http::Exchange& ex = *exchange_;
     hsts_ = {};
+    ex.secure = tls_ != nullptr;
     server_.handler_for(req, tls_, &hsts_).handle(ex);
+    if (exchange_.get() != &ex || ex.responded()) return;
     // A handler that answers later keeps the request past this call: it gets its own copy.
-    if (exchange_.get() == &ex && !ex.responded()) ex.own_request();
+    ex.own_request();
+    // A handler that reads the body (the proxy) answers "Expect: 100-continue" itself: the
+    // client may wait for it before sending the body.
+    if (ex.body_reader() && req.expect_continue && req.has_body && req.version_minor >= 1)
+        send_continue();
+}
+
+void Http1Session::send_continue() {
+    // Nothing else is in flight on the connection (one response at a time), so the socket
+    // takes these few bytes whole; if it does not, the connection is broken.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const iovec iov{const_cast<char*>(kContinue.data()), kContinue.size()};
+    const IoResult w = transport_->write(&iov, 1, false);
+    if (w.kind == IoResult::Kind::done && w.bytes == kContinue.size()) {
+        server_.count_bytes(0, w.bytes);
+        return;
+    }
+    log::debug("could not send 100 Continue; closing the connection");
+    close_now();
 }
 
 void Http1Session::on_body_piece(std::string_view piece) {
@@ -418,6 +438,12 @@ void Http1Session::exchange_wrote(http::Exchange& ex) noexcept {
     if (out_->in_proceed || !out_->empty()) return;  // taken when the queue empties
     queue_stream_piece();
     on_writable();
+}
+
+void Http1Session::exchange_aborted(http::Exchange& ex) noexcept {
+    if (&ex != exchange_.get()) return;
+    log::debug("a streamed response broke off; resetting the client connection");
+    abort_now();
 }
 
 void Http1Session::refuse(int status, std::string_view reason) {
@@ -641,7 +667,8 @@ void Http1Session::log_exchange(int status_override) {
     http::Exchange& ex = *exchange_;
     const int status = status_override != 0 ? status_override : ex.response().status();
     server_.access_log().append(reinterpret_cast<const sockaddr*>(&peer_), server_.now_seconds(),
-                                ex.request(), status, ex.body_bytes_sent);
+                                ex.request(), status, ex.body_bytes_sent, ex.upstream_status,
+                                ex.upstream_ms);
     server_.count_request(status);
 }
 

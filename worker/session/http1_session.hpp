@@ -85,6 +85,7 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     // --- Exchange::Owner ---
     void exchange_responded(http::Exchange& ex) noexcept override;
     void exchange_wrote(http::Exchange& ex) noexcept override;
+    void exchange_aborted(http::Exchange& ex) noexcept override;
 
     void on_readable();
     void on_writable();
@@ -96,6 +97,8 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     void on_body_piece(std::string_view piece);
     void on_message_complete();
     void refuse(int status, std::string_view reason);
+    // "HTTP/1.1 100 Continue" for a handler that reads the body.
+    void send_continue();
     // The request is read whole and the handler answered: serialize and send.
     void start_response();
     // Writes what is queued; false when it must wait for writability (or the session closed).

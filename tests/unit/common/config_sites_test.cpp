@@ -117,8 +117,6 @@ TEST(ConfigSites, EveryProblemIsReportedWithItsLine) {
               "m.conf:15: invalid host 'www.*.com': '*' is allowed only as the whole first "
               "label, as in *.example.com\n"
               "m.conf:16: a second default site: [site a] is already the default at line 6\n"
-              "m.conf:17: [upstream app] is not supported yet: upstream sections are reserved "
-              "for the reverse proxy, which this minid does not have\n"
               "m.conf:19: a site section takes one name: [site NAME]\n"
               "m.conf:20: unknown section [sites e] (did you mean [site e]?)\n"
               "m.conf:22: host 'f.test' is listed twice in [site f]\n"

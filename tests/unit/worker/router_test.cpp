@@ -58,7 +58,9 @@ class RouterTest : public ::testing::Test {
         req.target = target;
         req.host = host;
         http::Response out;
-        r.handler_for(req).build(req, 1700000000, out);
+        auto* files = dynamic_cast<http::StaticHandler*>(&r.handler_for(req));
+        EXPECT_NE(files, nullptr);
+        if (files) files->build(req, 1700000000, out);
         return std::string(out.memory);
     }
 
@@ -197,8 +199,8 @@ TEST(RouterSite, TheLongestMatchingPrefixAnswersAndSlashTakesTheRest) {
     ASSERT_TRUE(a.ok() && b.ok());
     http::StaticHandler* api = a->get();
     http::StaticHandler* files = b->get();
-    s.routes.push_back({"/api/", std::move(a).value()});
-    s.routes.push_back({"/", std::move(b).value()});
+    s.routes.push_back({"/api/", api});
+    s.routes.push_back({"/", files});
     EXPECT_EQ(&s.handler_for("/api/x"), api);
     EXPECT_EQ(&s.handler_for("/apix"), files);
     EXPECT_EQ(&s.handler_for("/"), files);
@@ -230,6 +232,93 @@ TEST_F(RouterTest, HttpsSettingsPerSiteAndSiteIndexes) {
 
     config_.sites[3].redirect_https = false;
     EXPECT_FALSE(make().redirects_http());
+}
+
+}  // namespace
+}  // namespace minid
+
+namespace minid {
+namespace {
+
+// A handler that only says it was asked (stands in for an upstream's proxy handler).
+class Marker final : public http::Handler {
+  public:
+    void handle(http::Exchange& ex) override {
+        ++calls;
+        ex.response().reset(299);
+        ex.respond();
+    }
+    int calls = 0;
+};
+
+class RouterProxyTest : public RouterTest {
+  protected:
+    Router make_proxied() {
+        auto r = Router::create(config_, [this](std::string_view name) -> http::Handler* {
+            if (name == "app") return &app_;
+            if (name == "api") return &api_;
+            return nullptr;
+        });
+        EXPECT_TRUE(r.ok()) << r.error();
+        return std::move(r).value();
+    }
+    static http::Request get(std::string_view host, std::string_view target,
+                             http::Method m = http::Method::get) {
+        http::Request req;
+        req.method = m;
+        req.method_name = m == http::Method::get ? "GET" : "POST";
+        req.target = target;
+        req.host = host;
+        return req;
+    }
+    // Which handler answers: "app", "api", or the status a non-proxy handler gave.
+    std::string who(const Router& r, const http::Request& req) {
+        http::Exchange ex;
+        ex.begin(nullptr, req, nullptr, 1700000000);
+        const int app = app_.calls, api = api_.calls;
+        r.handler_for(req).handle(ex);
+        if (app_.calls != app) return "app";
+        if (api_.calls != api) return "api";
+        return std::to_string(ex.response().status());
+    }
+    Marker app_;
+    Marker api_;
+};
+
+TEST_F(RouterProxyTest, LongestPrefixWinsAndTheRestIsFiles) {
+    config_.proxy = {{"/api", "app"}, {"/api/v2/", "api"}};
+    const Router r = make_proxied();
+    EXPECT_EQ(who(r, get("x.test", "/api/users")), "app");
+    EXPECT_EQ(who(r, get("x.test", "/api/v2/users")), "api");
+    EXPECT_EQ(who(r, get("x.test", "/api/v2")), "app");
+    EXPECT_EQ(who(r, get("x.test", "/index.html")), "200");
+    EXPECT_EQ(who(r, get("x.test", "/missing")), "404") << "no fallback: files only";
+    EXPECT_EQ(who(r, get("example.com", "/api/users")), "404") << "another site: its files";
+}
+
+TEST_F(RouterProxyTest, ProxySlashSendsEverything) {
+    config_.sites.clear();
+    config_.proxy = {{"/", "app"}};
+    const Router r = make_proxied();
+    EXPECT_EQ(who(r, get("x.test", "/index.html")), "app");
+    EXPECT_EQ(who(r, get("x.test", "*")), "app");
+}
+
+TEST_F(RouterProxyTest, FallbackTakesMissingFilesAndOtherMethods) {
+    config_.sites[0].proxy_fallback = "app";  // example
+    const Router r = make_proxied();
+    EXPECT_EQ(who(r, get("example.com", "/index.html")), "200");
+    EXPECT_EQ(who(r, get("example.com", "/missing")), "app");
+    EXPECT_EQ(who(r, get("example.com", "/index.html", http::Method::other)), "app");
+    EXPECT_EQ(who(r, get("nobody.test", "/missing")), "404") << "[http] has no fallback";
+}
+
+TEST_F(RouterProxyTest, AnUnknownUpstreamFailsTheRouter) {
+    config_.proxy = {{"/x", "nowhere"}};
+    auto r = Router::create(config_, [](std::string_view) -> http::Handler* { return nullptr; });
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("[upstream nowhere]"), std::string::npos) << r.error();
+    EXPECT_FALSE(Router::create(config_).ok()) << "no proxy handlers at all";
 }
 
 }  // namespace
