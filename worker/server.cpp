@@ -59,7 +59,16 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     std::unique_ptr<Server> s(new Server(loop, std::move(options)));
     const Config& cfg = s->options_.config;
 
-    auto router = Router::create(cfg);
+    auto poller = IoPoller::create(loop, cfg.busy_poll);
+    if (!poller) return make_error(poller.error());
+    s->poller_ = std::move(poller).value();
+
+    auto proxies = proxy::ProxyUpstreams::create(cfg, *s->poller_, loop);
+    if (!proxies) return make_error(proxies.error());
+    s->proxies_ = std::move(proxies).value();
+    proxy::ProxyUpstreams* upstreams = s->proxies_.get();
+    auto router = Router::create(
+        cfg, [upstreams](std::string_view name) { return upstreams->handler(name); });
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
     if (!s->options_.tls_bundle.empty()) {
@@ -73,10 +82,6 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     auto log = AccessLog::open(cfg.access_log);
     if (!log) return make_error(log.error());
     s->access_log_ = std::move(log).value();
-
-    auto poller = IoPoller::create(loop, cfg.busy_poll);
-    if (!poller) return make_error(poller.error());
-    s->poller_ = std::move(poller).value();
 
     Server* self = s.get();
     if (s->options_.all_slots)
@@ -383,6 +388,7 @@ void Server::begin_drain(const char* why) {
     log::info("draining (", why, "): ", active_, " connection(s) open");
     set_state(WorkerState::draining);
     poller_->stop_polling();
+    if (proxies_) proxies_->drain();
     for (auto& l : listeners_) l->close();
     for (Http1Session* c = conn_head_; c;) {
         Http1Session* next = c->next;

@@ -23,6 +23,7 @@
 #include "worker/https_handlers.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/listener.hpp"
+#include "worker/proxy/proxy_upstreams.hpp"
 #include "worker/router.hpp"
 #include "worker/uv_handle.hpp"
 
@@ -139,6 +140,8 @@ class Server final : private IoPoller::Driver {
     std::vector<Http1Session*> closed_;  // freed at the end of the event batch
     AccessLog access_log_;
     std::unique_ptr<IoPoller> poller_;  // client sockets; outlives them (see ~Server)
+    // Upstream pools and proxy handlers; their sockets are in poller_, so they go first.
+    std::unique_ptr<proxy::ProxyUpstreams> proxies_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::optional<AcceptBalancer> balancer_;
     Http1Session* conn_head_ = nullptr;  // intrusive list of live sessions

@@ -138,7 +138,7 @@ TEST(Sites, CheckConfigReportsSiteProblemsWithFileAndLine) {
     EXPECT_NE(r.output.find(path + ":7: host 'a.test' is already claimed by [site a] at line 4"),
               std::string::npos)
         << r.output;
-    EXPECT_NE(r.output.find(path + ":9: [upstream app] is not supported yet"), std::string::npos)
+    EXPECT_NE(r.output.find(path + ":9: [upstream app] has no server"), std::string::npos)
         << r.output;
     EXPECT_NE(r.output.find(path + ":10: unknown section [vhost c]"), std::string::npos)
         << r.output;

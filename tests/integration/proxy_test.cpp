@@ -1,0 +1,409 @@
+// The reverse proxy against the real binary and a recording fake upstream: the header policy,
+// smuggling attempts that must never reach the app, one upstream request per client request,
+// upstream responses that break the rules, timeouts, request and response buffering, streaming
+// latency, retries while the app is down, and the keep-alive race.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/fake_upstream.hpp"
+#include "integration/harness.hpp"
+
+namespace minid::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string upstream_section(const std::string& address, const std::string& extra = "") {
+    return "[upstream app]\nserver = " + address + "\n" + extra;
+}
+
+// minid with `proxy_keys` in [http] and an [upstream app] at `address`.
+struct ProxiedSite {
+    Site site;
+    MinidProcess minid;
+    bool ok = false;
+    ProxiedSite(const std::string& address, const std::string& proxy_keys = "proxy = / app\n",
+                const std::string& upstream_extra = "", const std::string& http_extra = "",
+                int workers = 1)
+        : site("", http_extra + proxy_keys + upstream_section(address, upstream_extra), workers) {
+        ok = minid.start({"-c", site.config_path}, site.log_path) && minid.wait_serving(site.port);
+    }
+    ~ProxiedSite() {
+        minid.signal(SIGTERM);
+        minid.wait_exit();
+    }
+    uint16_t port() const { return site.port; }
+};
+
+std::string request(const std::string& method, const std::string& target,
+                    const std::string& extra = "", const std::string& body = "") {
+    std::string r = method + " " + target + " HTTP/1.1\r\nHost: app.test\r\n" + extra;
+    if (!body.empty() || method == "POST")
+        r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    return r + "\r\n" + body;
+}
+
+std::optional<HttpResponse> one(uint16_t port, const std::string& raw,
+                                std::chrono::milliseconds timeout = 5s, bool head = false) {
+    Client c(port);
+    if (!c.connected() || !c.send(raw)) return std::nullopt;
+    auto r = c.read_responses(1, timeout, head);
+    if (r.empty()) return std::nullopt;
+    return r[0];
+}
+
+UpstreamReply echo(const UpstreamRequest& r) {
+    return UpstreamReply::ok(r.method + " " + r.target + " " + std::to_string(r.body.size()));
+}
+
+TEST(Proxy, HeaderPolicy) {
+    FakeUpstream up([](const UpstreamRequest&) {
+        return UpstreamReply::ok("hi",
+                                 "Connection: X-Secret\r\nX-Secret: 1\r\nKeep-Alive: "
+                                 "timeout=5\r\nX-App: yes\r\n");
+    });
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const size_t before = up.request_count();
+    auto r = one(p.port(), request("GET", "/a/b?c=d",
+                                   "X-Forwarded-For: 6.6.6.6\r\n"
+                                   "X-Forwarded-Proto: https\r\n"
+                                   "X-Forwarded-Host: evil.test\r\n"
+                                   "X_Forwarded_Proto: https\r\n"
+                                   "Foo_Bar: 1\r\n"
+                                   "Connection: keep-alive, X-Drop\r\n"
+                                   "X-Drop: zap\r\n"
+                                   "Keep-Alive: 5\r\n"
+                                   "X-Keep: kept\r\n"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hi");
+    EXPECT_FALSE(r->has("x-secret")) << "named in the upstream's Connection";
+    EXPECT_FALSE(r->has("keep-alive"));
+    EXPECT_EQ(r->header("x-app"), "yes");
+    auto reqs = up.requests();
+    ASSERT_EQ(reqs.size(), before + 1);
+    const UpstreamRequest& u = reqs.back();
+    EXPECT_EQ(u.method, "GET");
+    EXPECT_EQ(u.target, "/a/b?c=d");
+    EXPECT_EQ(u.header("host"), "app.test");
+    EXPECT_EQ(u.header("x-forwarded-for"), "127.0.0.1");
+    EXPECT_EQ(u.count("x-forwarded-for"), 1u);
+    EXPECT_EQ(u.header("x-forwarded-proto"), "http");
+    EXPECT_EQ(u.count("x-forwarded-proto"), 1u);
+    EXPECT_EQ(u.header("x-forwarded-host"), "app.test");
+    EXPECT_EQ(u.count("x_forwarded_proto"), 0u);
+    EXPECT_EQ(u.count("foo_bar"), 0u);
+    EXPECT_EQ(u.count("x-drop"), 0u);
+    EXPECT_EQ(u.count("keep-alive"), 0u);
+    EXPECT_EQ(u.header("x-keep"), "kept");
+    // The access log names the upstream's status and time.
+    EXPECT_TRUE(eventually([&] {
+        return read_file(p.site.dir.file("access.log"))
+                   .find("upstream_status=200 upstream_time=") != std::string::npos;
+    }));
+}
+
+TEST(Proxy, SmugglingAttemptsNeverReachTheUpstream) {
+    FakeUpstream up(echo);
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const size_t before = up.request_count();
+    const std::string H = "Host: app.test\r\n";
+    const std::vector<std::string> corpus = {
+        "POST / HTTP/1.1\r\n" + H +
+            "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H +
+            "Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H + "Content-Length: 3\r\nContent-Length: 0\r\n\r\nabc",
+        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, x\r\n\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: x, chunked\r\n\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\r\n" + H + "X-Folded: a\r\n b\r\n\r\n",
+        "GET / HTTP/1.1\n" + H + "\r\n",
+        "GET / HTTP/1.1\r\nHost: app.test\nX: y\r\n\r\n",
+        std::string("GET / HTTP/1.1\r\nX: a\0b\r\n", 25) + H + "\r\n",
+        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H +
+            "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+    };
+    for (const std::string& bad : corpus) {
+        Client c(p.port());
+        ASSERT_TRUE(c.connected());
+        ASSERT_TRUE(c.send(bad + "GET /second HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+        std::string got;
+        c.read_until_close(got, 3s);
+        // 400, or 501 for a transfer coding minid does not implement.
+        EXPECT_TRUE(got.starts_with("HTTP/1.1 400 ") || got.starts_with("HTTP/1.1 501 "))
+            << bad << "\n--- got ---\n"
+            << got;
+        EXPECT_EQ(got.find("GET /second"), std::string::npos) << bad;
+    }
+    EXPECT_EQ(up.request_count(), before) << "a hostile request reached the upstream";
+}
+
+TEST(Proxy, OneUpstreamRequestPerClientRequest) {
+    FakeUpstream up(echo);
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const size_t before = up.request_count();
+    Client c(p.port());
+    std::string pipelined;
+    for (int i = 0; i < 10; ++i) pipelined += request("GET", "/n" + std::to_string(i));
+    for (int i = 0; i < 5; ++i) pipelined += request("POST", "/p" + std::to_string(i), "", "x");
+    ASSERT_TRUE(c.send(pipelined));
+    auto rs = c.read_responses(15);
+    ASSERT_EQ(rs.size(), 15u);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(rs[i].body, "GET /n" + std::to_string(i) + " 0");
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(rs[10 + i].body, "POST /p" + std::to_string(i) + " 1");
+    EXPECT_EQ(up.request_count(), before + 15);
+    EXPECT_LE(up.connections(), 2) << "the pool reuses its connection";
+}
+
+struct BadCase {
+    const char* name;
+    std::string reply;
+    bool close;
+    int status;        // what the client gets
+    std::string body;  // and its body, when status is 200
+    std::string method = "GET";
+};
+
+TEST(Proxy, UpstreamResponsesAreFramedOrRefused) {
+    const std::vector<BadCase> cases = {
+        {"70 KiB head",
+         "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'a') +
+             "\r\nContent-Length: 1\r\n\r\nx",
+         false, 502, ""},
+        {"CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 1\r\n\r\nx", false, 502,
+         ""},
+        {"LF in a value", "HTTP/1.1 200 OK\r\nX-A: a\nb: c\r\nContent-Length: 1\r\n\r\nx", false,
+         502, ""},
+        {"CL and TE",
+         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+         false, 502, ""},
+        {"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+         false, 502, ""},
+        {"extra bytes after the response",
+         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: "
+         "4\r\n\r\nevil",
+         false, 200, "ok"},
+        {"no length, then close", "HTTP/1.1 200 OK\r\n\r\nuntil close", true, 200, "until close"},
+        {"103 then 200",
+         "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"
+         "Content-Length: 5\r\n\r\nfinal",
+         false, 200, "final"},
+        {"chunked",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+         false, 200, "abcde"},
+        {"204 with stray bytes", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nstray", false,
+         204, ""},
+        {"304 with stray bytes", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nstray",
+         false, 304, ""},
+        {"HEAD with stray bytes", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray", false, 200,
+         "", "HEAD"},
+    };
+    for (const BadCase& bc : cases) {
+        SCOPED_TRACE(bc.name);
+        FakeUpstream up(
+            [&](const UpstreamRequest&) { return UpstreamReply::raw(bc.reply, bc.close); });
+        ProxiedSite p(up.address(), "proxy = /app app\n");
+        ASSERT_TRUE(p.ok) << p.minid.log();
+        Client c(p.port());
+        ASSERT_TRUE(c.send(request(bc.method, "/app/x") + request(bc.method, "/app/y")));
+        auto rs = c.read_responses(2, 5s, bc.method == "HEAD");
+        ASSERT_GE(rs.size(), 1u) << c.buffered();
+        EXPECT_EQ(rs[0].status, bc.status);
+        if (bc.status == 200) {
+            EXPECT_EQ(rs[0].body, bc.body);
+            ASSERT_EQ(rs.size(), 2u) << "the client connection stays usable";
+            EXPECT_EQ(rs[1].body, bc.body) << "a second request gets its own answer";
+        }
+        if (bc.method == "HEAD") EXPECT_EQ(rs[0].header("content-length"), "5");
+        if (std::string(bc.name) == "extra bytes after the response")
+            EXPECT_EQ(up.connections(), 2) << "a connection with stray bytes is not reused";
+    }
+}
+
+TEST(Proxy, ReadTimeoutGives504OnTime) {
+    FakeUpstream up([](const UpstreamRequest&) {
+        UpstreamReply r = UpstreamReply::ok("late");
+        r.pieces[0].delay = 3s;
+        return r;
+    });
+    ProxiedSite p(up.address(), "proxy = /slow app\n", "read_timeout = 1s\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const auto t0 = Clock::now();
+    auto r = one(p.port(), request("GET", "/slow"));
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 504);
+    EXPECT_GE(took.count(), 900);
+    EXPECT_LE(took.count(), 1100);
+}
+
+TEST(Proxy, BodyLimitAndContinueAreMinids) {
+    FakeUpstream up(echo);
+    ProxiedSite p(up.address(), "proxy = / app\n", "", "max_body_size = 1k\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const size_t before = up.request_count();
+    auto big = one(p.port(), request("POST", "/up", "", std::string(2000, 'b')));
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 413);
+    EXPECT_EQ(up.request_count(), before) << "413 without contacting the upstream";
+
+    Client c(p.port());
+    ASSERT_TRUE(
+        c.send("POST /up HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\n"
+               "Content-Length: 5\r\n\r\n"));
+    auto cont = c.read_responses(1, 3s);
+    ASSERT_EQ(cont.size(), 1u) << c.buffered();
+    EXPECT_EQ(cont[0].status, 100);
+    EXPECT_EQ(up.request_count(), before) << "nothing goes upstream before the body";
+    ASSERT_TRUE(c.send("hello"));
+    auto done = c.read_responses(1, 3s);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].body, "POST /up 5");
+    auto reqs = up.requests();
+    ASSERT_EQ(reqs.size(), before + 1);
+    EXPECT_EQ(reqs.back().count("expect"), 0u);
+    EXPECT_EQ(reqs.back().body, "hello");
+}
+
+TEST(Proxy, ChunkedUploadGoesUpWithALengthAndBigBodiesSurvive) {
+    FakeUpstream up([](const UpstreamRequest& r) {
+        return UpstreamReply::ok(r.header("content-length") + ":" + r.header("transfer-encoding") +
+                                 ":" + std::to_string(r.body.size()) + ":" +
+                                 std::string(300 * 1024, 'r'));
+    });
+    ProxiedSite p(up.address(), "proxy = / app\n", "", "max_body_size = 4m\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    auto r = one(p.port(),
+                 "POST /c HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body.substr(0, 7), "11::11:");
+    const std::string body(200 * 1024, 'q');  // beyond memory: a temp file each way
+    auto big = one(p.port(), request("POST", "/big", "", body));
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 200);
+    EXPECT_EQ(big->body.size(), std::string("204800::204800:").size() + 300 * 1024);
+    EXPECT_EQ(big->body.substr(0, 15), "204800::204800:");
+    auto reqs = up.requests();
+    EXPECT_EQ(reqs.back().body, body);
+}
+
+TEST(Proxy, EventStreamsAreStreamedAtOnce) {
+    FakeUpstream up([](const UpstreamRequest&) {
+        UpstreamReply r;
+        r.pieces.push_back({0ms,
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n"});
+        r.pieces.push_back({600ms, "b\r\ndata: two\n\n\r\n0\r\n\r\n"});
+        return r;
+    });
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    Client c(p.port());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.send(request("GET", "/events")));
+    std::string got;
+    while (got.find("data: one") == std::string::npos && Clock::now() - t0 < 2s) {
+        c.read_until_close(got, 5ms);
+    }
+    const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    EXPECT_NE(got.find("data: one"), std::string::npos);
+    EXPECT_LT(first.count(), 50) << "the first event waited for the rest";
+    while (got.find("data: two") == std::string::npos && Clock::now() - t0 < 3s)
+        c.read_until_close(got, 5ms);
+    EXPECT_NE(got.find("data: two"), std::string::npos);
+    EXPECT_NE(got.find("0\r\n\r\n"), std::string::npos) << "the stream ends properly";
+}
+
+TEST(Proxy, RefusedConnectsAreRetriedWithinTheWindow) {
+    TempDir d;
+    const std::string sock = d.file("app.sock");
+    ProxiedSite p("unix:" + sock, "proxy = /app app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    std::unique_ptr<FakeUpstream> up;
+    std::thread late([&] {
+        std::this_thread::sleep_for(1s);
+        up = std::make_unique<FakeUpstream>(echo, sock);
+    });
+    const auto t0 = Clock::now();
+    auto r = one(p.port(), request("POST", "/app/x", "", "data"));
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    late.join();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << p.minid.log();
+    EXPECT_EQ(r->body, "POST /app/x 4");
+    EXPECT_GE(took.count(), 950);
+    EXPECT_LE(took.count(), 1500);
+    EXPECT_EQ(up->request_count(), 1u);
+    // Past retry_window: 502.
+    up.reset();
+    auto gone = one(p.port(), request("GET", "/app/y"), 10s);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, 502);
+}
+
+TEST(Proxy, KeepAliveRaceLosesNoGetAndRepeatsNoPost) {
+    FakeUpstream up(echo);
+    up.set_idle_timeout(1s);
+    ProxiedSite p(up.address(), "proxy = /app app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    int get_errors = 0;
+    int posts_ok = 0;
+    for (int i = 0; i < 12; ++i) {
+        auto g = one(p.port(), request("GET", "/app/g" + std::to_string(i)));
+        if (!g || g->status != 200) ++get_errors;
+        std::this_thread::sleep_for(490ms + std::chrono::milliseconds(i * 5));
+        auto q = one(p.port(), request("POST", "/app/p" + std::to_string(i), "", "x"));
+        if (q && q->status == 200) ++posts_ok;
+        std::this_thread::sleep_for(490ms + std::chrono::milliseconds(i * 5));
+    }
+    EXPECT_EQ(get_errors, 0);
+    std::multiset<std::string> posts;
+    for (const UpstreamRequest& r : up.requests())
+        if (r.method == "POST") posts.insert(r.target);
+    for (const std::string& t : posts) EXPECT_EQ(posts.count(t), 1u) << t << " ran twice";
+    EXPECT_GE(posts_ok, 10);
+}
+
+TEST(Proxy, FallbackServesFilesFirstAndRefusesToBeAnOpenProxy) {
+    FakeUpstream up(echo);
+    ProxiedSite p(up.address(), "proxy_fallback = app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    auto file = one(p.port(), request("GET", "/hello.txt"));
+    ASSERT_TRUE(file);
+    EXPECT_EQ(file->body, "Hello, world!");
+    auto missing = one(p.port(), request("GET", "/nope"));
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->body, "GET /nope 0");
+    auto post = one(p.port(), request("POST", "/hello.txt", "", "z"));
+    ASSERT_TRUE(post);
+    EXPECT_EQ(post->body, "POST /hello.txt 1");
+    const size_t before = up.request_count();
+    auto connect =
+        one(p.port(), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    ASSERT_TRUE(connect);
+    EXPECT_GE(connect->status, 400);
+    auto absolute = one(p.port(), "GET http://other.test/x HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    ASSERT_TRUE(absolute);
+    EXPECT_EQ(absolute->status, 400);
+    EXPECT_EQ(up.request_count(), before);
+}
+
+}  // namespace
+}  // namespace minid::test

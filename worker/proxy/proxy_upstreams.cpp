@@ -1,0 +1,44 @@
+// ProxyUpstreams: pools and handlers per upstream.
+#include "worker/proxy/proxy_upstreams.hpp"
+
+#include <cstdlib>
+
+namespace minid::proxy {
+namespace {
+
+// Where buffered bodies beyond memory go (unlinked files): $TMPDIR, else /tmp. Under
+// minid.service that is the unit's private /tmp.
+std::string temp_dir() {
+    const char* dir = std::getenv("TMPDIR");
+    return dir && dir[0] == '/' ? dir : "/tmp";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ProxyUpstreams>> ProxyUpstreams::create(const Config& config,
+                                                               IoPoller& poller, uv_loop_t* loop) {
+    auto out = std::make_unique<ProxyUpstreams>();
+    const std::string dir = temp_dir();
+    for (const UpstreamSettings& u : config.upstreams) {
+        auto pool = UpstreamPool::create(u, poller, loop);
+        if (!pool) return make_error(pool.error());
+        Entry e;
+        e.name = u.name;
+        e.pool = std::move(pool).value();
+        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir);
+        out->entries_.push_back(std::move(e));
+    }
+    return out;
+}
+
+http::Handler* ProxyUpstreams::handler(std::string_view name) {
+    for (Entry& e : entries_)
+        if (e.name == name) return e.handler.get();
+    return nullptr;
+}
+
+void ProxyUpstreams::drain() {
+    for (Entry& e : entries_) e.pool->drain();
+}
+
+}  // namespace minid::proxy
