@@ -179,9 +179,6 @@ access_log = off
 control_socket = off
 log_level = warn
 
-[http]
-root = $DOCROOT
-
 [upstream app]
 server = 127.0.0.1:$3
 keepalive = 32
