@@ -345,7 +345,7 @@ load_cost() {
 {
     echo "proxy_command bench/proxy.sh --rounds $ROUNDS --loads $LOADS$( ((QUICK)) && echo " --quick")"
     echo "proxy_sizes hey -n $HEY_N -c $HEY_C; probe hey -z ${PROBE_SECS}s -c 10; wrk -t1 -c50 -d${WRK_SECS}s; WAN RTT ${WAN_RTT_MS} ms"
-    echo "proxy_versions $(nginx -v 2>&1 | head -1); gunicorn $("$PY" -c 'import gunicorn; print(gunicorn.__version__)'); waitress $("$PY" -c 'import importlib.metadata as m; print(m.version("waitress"))'); minid $("$MINID_BIN" --version 2>&1 | head -1)"
+    echo "proxy_versions $(nginx -v 2>&1 | head -1); gunicorn $("$PY" -c 'import gunicorn; print(gunicorn.__version__)'); waitress $("$PY" -c 'import importlib.metadata as m; print(m.version("waitress"))'); $("$MINID_BIN" --version 2>&1 | head -1)"
 } >>"$LOG_DIR/proxy-meta.txt"
 for load in ${LOADS//,/ }; do
     case $load in
