@@ -405,5 +405,65 @@ TEST(Proxy, FallbackServesFilesFirstAndRefusesToBeAnOpenProxy) {
     EXPECT_EQ(up.request_count(), before);
 }
 
+UpstreamReply slow_echo(const UpstreamRequest& r) {
+    UpstreamReply reply = echo(r);
+    reply.pieces[0].delay = 600ms;
+    return reply;
+}
+
+TEST(Proxy, ADrainingWorkerFinishesProxiedRequests) {
+    FakeUpstream up(slow_echo);
+    ProxiedSite p(up.address(), "proxy = /app app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    Client c(p.port());
+    ASSERT_TRUE(c.send(request("GET", "/app/slow")));
+    std::this_thread::sleep_for(150ms);
+    p.minid.signal(SIGHUP);  // reload: this connection's worker drains
+    auto rs = c.read_responses(1, 5s);
+    ASSERT_EQ(rs.size(), 1u) << p.minid.log();
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(rs[0].body, "GET /app/slow 0");
+    EXPECT_EQ(rs[0].header("connection"), "close");
+}
+
+TEST(Proxy, MaxConnectionsQueuesThenAnswers503) {
+    FakeUpstream up(slow_echo);
+    ProxiedSite p(up.address(), "proxy = /app app\n",
+                  "max_connections = 1\nconnect_timeout = 200ms\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    Client first(p.port());
+    ASSERT_TRUE(first.send(request("GET", "/app/1")));
+    std::this_thread::sleep_for(50ms);
+    const auto t0 = Clock::now();
+    auto second = one(p.port(), request("GET", "/app/2"));
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->status, 503);
+    EXPECT_GE(waited.count(), 180);
+    auto rs = first.read_responses(1, 3s);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(up.connections(), 1) << "never more than max_connections";
+}
+
+TEST(Proxy, SeveralServersShareTheLoadByRequestsInFlight) {
+    FakeUpstream a(slow_echo);
+    FakeUpstream b(slow_echo);
+    ProxiedSite p(a.address(), "proxy = /app app\n", "server = " + b.address() + "\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(std::make_unique<Client>(p.port()));
+        ASSERT_TRUE(clients.back()->send(request("GET", "/app/" + std::to_string(i))));
+    }
+    for (auto& c : clients) {
+        auto rs = c->read_responses(1, 5s);
+        ASSERT_EQ(rs.size(), 1u);
+        EXPECT_EQ(rs[0].status, 200);
+    }
+    EXPECT_EQ(a.request_count(), 2u);
+    EXPECT_EQ(b.request_count(), 2u);
+}
+
 }  // namespace
 }  // namespace minid::test

@@ -17,9 +17,13 @@
 namespace minid::proxy {
 namespace {
 
-// Request and response bodies stay in memory up to this, then move to an unlinked temp file.
+// Request bodies stay in memory up to this, then move to an unlinked temp file.
 constexpr size_t kMemoryBody = 64 * 1024;
-constexpr size_t kIoBuffer = 16 * 1024;
+// Responses likewise: larger, because a file costs an open, a write per read and a close
+// (300 KiB responses through /tmp on disk: 16 pwrites each), and most API answers fit.
+constexpr size_t kMemoryResponse = 256 * 1024;
+// One read from the upstream (and one chunk of a file-backed request body).
+constexpr size_t kIoBuffer = 64 * 1024;
 // A streamed response stops reading the upstream while this much waits for a slow client.
 constexpr size_t kMaxStreamBuffer = 64 * 1024;
 constexpr int kMaxReadsPerWakeup = 8;
@@ -377,7 +381,7 @@ void ProxyRequest::on_body(std::string_view data) {
     }
     if (!sink_error_.empty()) return;
     if (!response_body_)
-        response_body_ = std::make_shared<BodySpool>(kMemoryBody, handler_.temp_dir());
+        response_body_ = std::make_shared<BodySpool>(kMemoryResponse, handler_.temp_dir());
     if (Status st = response_body_->append(data); !st) sink_error_ = st.error();
 }
 

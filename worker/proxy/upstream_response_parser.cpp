@@ -38,6 +38,9 @@ class HeadBytesCheck {
             const auto c = static_cast<unsigned char>(p[i]);
             const unsigned char prev = prev_;
             prev_ = c;
+            // Most bytes are visible characters after visible characters (0x7f never gets
+            // into prev_: it fails below).
+            if (c >= 0x20 && c != 0x7f && prev >= 0x20) continue;
             // llhttp skips empty lines before a status line; on a reused connection they are
             // the tail of an earlier, misframed response.
             if (prev == 0 && (c == '\r' || c == '\n')) return "empty line before the status line";
@@ -452,6 +455,10 @@ struct UpstreamResponseParser::Impl {
 UpstreamResponseParser::UpstreamResponseParser(size_t max_head_bytes)
     : impl_(std::make_unique<Impl>(max_head_bytes)) {}
 UpstreamResponseParser::~UpstreamResponseParser() = default;
+// llhttp's back pointer is to the Impl, which stays where it is on the heap.
+UpstreamResponseParser::UpstreamResponseParser(UpstreamResponseParser&&) noexcept = default;
+UpstreamResponseParser& UpstreamResponseParser::operator=(UpstreamResponseParser&&) noexcept =
+    default;
 
 void UpstreamResponseParser::begin(Sink* sink, bool head_request, bool upgrade_requested) {
     Impl& s = *impl_;

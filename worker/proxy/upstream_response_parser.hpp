@@ -35,6 +35,7 @@ class UpstreamResponseParser {
   public:
     // Receives one response. The parser must outlive each call (a sink may not destroy it or
     // call begin()/feed() from inside a callback); views die when the callback returns.
+    // Implementations are `final` (the destructor is protected, not virtual).
     class Sink {
       public:
         // A 1xx response other than 101 (e.g. 103); the parser then waits for the final one.
@@ -51,6 +52,9 @@ class UpstreamResponseParser {
     ~UpstreamResponseParser();
     UpstreamResponseParser(const UpstreamResponseParser&) = delete;
     UpstreamResponseParser& operator=(const UpstreamResponseParser&) = delete;
+    // Movable (e.g. with a pooled connection); not while a feed() is running.
+    UpstreamResponseParser(UpstreamResponseParser&&) noexcept;
+    UpstreamResponseParser& operator=(UpstreamResponseParser&&) noexcept;
 
     // Before each response: a HEAD request gets no body back; only a request that asked for
     // an upgrade may be answered with 101. Buffers are kept for the next response.

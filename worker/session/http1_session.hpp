@@ -139,6 +139,7 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
         exchange_;  // leased from the server while a request is in flight
     std::unique_ptr<Outgoing> out_;
     State state_ = State::reading_head;
+    Transport::Want watching_ = Transport::Want::nothing;  // what the transport waits for
     bool socket_drained_ = false;  // the last read left the socket's receive queue empty
     bool peer_eof_ = false;
     bool close_after_ = false;    // the response in flight ends the connection

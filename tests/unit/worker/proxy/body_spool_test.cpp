@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <type_traits>
 
 namespace minid::proxy {
 namespace {
@@ -65,6 +66,10 @@ std::string pattern(size_t n, size_t seed) {
     for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) % 251);
     return s;
 }
+
+// A spool travels with the request or connection that owns it.
+static_assert(std::is_nothrow_move_constructible_v<BodySpool>);
+static_assert(std::is_nothrow_move_assignable_v<BodySpool>);
 
 TEST(BodySpool, StaysInMemoryUpToTheBound) {
     TempDir dir;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -54,13 +55,14 @@ struct Options {
     size_t max_head = 16 * 1024;
 };
 
-// Feeds `input` `step` bytes at a time (0: all at once) into a fresh parser.
-Parsed parse(const std::string& input, size_t step, Options o = {}) {
+// Feeds `input` in pieces of the sizes `next_size()` returns into a fresh parser.
+template <typename NextSize>
+Parsed parse_split(const std::string& input, NextSize&& next_size, Options o = {}) {
     Parsed run;
     UpstreamResponseParser parser(o.max_head);
     parser.begin(&run.rec, o.head_request, o.upgrade_requested);
-    if (step == 0) step = input.size() == 0 ? 1 : input.size();
-    for (size_t at = 0; at < input.size(); at += step) {
+    for (size_t at = 0, step = 0; at < input.size(); at += step) {
+        step = std::max<size_t>(1, next_size());
         const Status s = parser.feed(std::string_view(input).substr(at, step));
         if (!s) {
             run.error = s.error();
@@ -81,6 +83,13 @@ Parsed parse(const std::string& input, size_t step, Options o = {}) {
     run.started = parser.started();
     run.leftover = parser.take_upgrade_leftover();
     return run;
+}
+
+// Feeds `input` `step` bytes at a time (0: all at once).
+Parsed parse(const std::string& input, size_t step, Options o = {}) {
+    if (step == 0) step = input.size();
+    return parse_split(
+        input, [step] { return step; }, o);
 }
 
 // The two ways every case is fed: in one piece and byte by byte.
@@ -451,6 +460,51 @@ TEST(UpstreamResponseParser, ParsesOneResponseAfterAnotherWithRecycledBuffers) {
     parser.begin(&fourth, false, false);
     EXPECT_TRUE(parser.feed("HTTP/1.1 204 No Content\r\n\r\n").ok());
     EXPECT_TRUE(parser.reusable());
+}
+
+TEST(UpstreamResponseParser, AMovedParserCarriesOn) {
+    Recorder rec;
+    UpstreamResponseParser first;
+    first.begin(&rec, false, false);
+    ASSERT_TRUE(first.feed("HTTP/1.1 200 OK\r\nContent-Len").ok());
+    UpstreamResponseParser moved(std::move(first));
+    ASSERT_TRUE(moved.feed("gth: 2\r\n\r\no").ok());
+    UpstreamResponseParser assigned;
+    assigned = std::move(moved);
+    ASSERT_TRUE(assigned.feed("k").ok());
+    EXPECT_EQ(rec.events, events({"head 200", "body", "complete"}));
+    EXPECT_EQ(rec.body, "ok");
+    EXPECT_TRUE(assigned.reusable());
+}
+
+// Wherever the input is split, the parser reports the same: a seeded sweep over split sizes
+// for a mix of framings, good and bad.
+TEST(UpstreamResponseParser, AnySplitGivesTheSameResult) {
+    const std::string inputs[] = {
+        "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
+        "\r\nhello world",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"b\"\r\nhello\r\n6\r\n world"
+        "\r\n0\r\nT: x\r\n\r\nstray",
+        "HTTP/1.0 200 OK\r\nX: y\r\n\r\nuntil close",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\ntunnel bytes",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    };
+    std::mt19937 rng(17);
+    for (const std::string& in : inputs) {
+        SCOPED_TRACE(in);
+        const Parsed whole = parse(in, 0, {.upgrade_requested = true, .close = true});
+        for (int round = 0; round < 200; ++round) {
+            std::uniform_int_distribution<size_t> size(1, 1 + static_cast<size_t>(round % 20));
+            const Parsed split = parse_split(in, [&] { return size(rng); },
+                                             {.upgrade_requested = true, .close = true});
+            EXPECT_EQ(split.error, whole.error);
+            EXPECT_EQ(split.rec.events, whole.rec.events);
+            EXPECT_EQ(split.rec.body, whole.rec.body);
+            EXPECT_EQ(split.reusable, whole.reusable);
+            EXPECT_EQ(split.leftover, whole.leftover);
+        }
+    }
 }
 
 }  // namespace

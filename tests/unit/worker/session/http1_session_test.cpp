@@ -201,7 +201,7 @@ TEST_F(SessionTest, HandlerThatAnswersLater) {
     Http1Session& s = open(wire);
     ASSERT_NE(h.exchange, nullptr);
     EXPECT_EQ(s.state(), State::waiting_handler);
-    EXPECT_EQ(rec_.want, Want::peer_close);
+    EXPECT_EQ(rec_.want, Want::peer_close) << "read at once (deferred accept): nothing was watched";
     EXPECT_TRUE(rec_.written.empty());
     // The request was copied: the input buffer may be reused, the view stays right.
     EXPECT_EQ(h.exchange->request().target, "/later");
@@ -210,6 +210,18 @@ TEST_F(SessionTest, HandlerThatAnswersLater) {
     EXPECT_EQ(rec_.written.substr(rec_.written.size() - 5), "later");
     EXPECT_EQ(s.state(), State::reading_head);
     EXPECT_FALSE(h.cancelled);
+    // The next request on the connection keeps the read registration (no epoll_ctl) until
+    // something arrives; then only the peer closing is watched.
+    EXPECT_EQ(rec_.want, Want::read);
+    rec_.input = "GET /again HTTP/1.1\r\nHost: a\r\n\r\n";
+    s.on_io(EPOLLIN);
+    EXPECT_EQ(s.state(), State::waiting_handler);
+    EXPECT_EQ(rec_.want, Want::read);
+    s.on_io(EPOLLIN);
+    EXPECT_EQ(rec_.want, Want::peer_close);
+    EXPECT_EQ(s.state(), State::waiting_handler);
+    h.answer(200, "again");
+    EXPECT_EQ(statuses(), (std::vector<int>{200, 200}));
 }
 
 TEST_F(SessionTest, HandlerIsCancelledWhenTheClientLeaves) {
