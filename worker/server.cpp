@@ -380,6 +380,8 @@ void Server::sweep() {
 
 void Server::heartbeat() {
     if (options_.slot) options_.slot->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    if (options_.upstream_slots && proxies_)
+        proxies_->publish(options_.upstream_slots, StatsSegment::kMaxUpstreams);
 }
 
 void Server::begin_drain(const char* why) {

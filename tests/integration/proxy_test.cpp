@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "integration/fake_upstream.hpp"
 #include "integration/harness.hpp"
 
@@ -463,6 +465,51 @@ TEST(Proxy, SeveralServersShareTheLoadByRequestsInFlight) {
     }
     EXPECT_EQ(a.request_count(), 2u);
     EXPECT_EQ(b.request_count(), 2u);
+}
+
+TEST(Proxy, StatusAndMetricsCountEachUpstream) {
+    FakeUpstream up(echo);
+    Site site("", "", 1);
+    const std::string sock = site.dir.file("run/ctl.sock");
+    site.dir.write("minid.conf",
+                   "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
+                       "\nworkers = 1\naccess_log = off\ncontrol_socket = " + sock +
+                       "\n[http]\nroot = " + site.root +
+                       "\nproxy = /app app\n[upstream app]\nserver = " + up.address() + "\n");
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(minid.wait_serving(site.port)) << minid.log();
+    for (int i = 0; i < 3; ++i) {
+        auto r = one(site.port, request("GET", "/app/" + std::to_string(i)));
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+    }
+    const std::string ctl = std::string(MINIDCTL_BINARY) + " --control " + sock + " ";
+    // Workers publish their upstream counters with the heartbeat, once a second.
+    nlohmann::json upstream;
+    EXPECT_TRUE(eventually(
+        [&] {
+            CommandResult r = run_command(ctl + "status --json");
+            auto j = nlohmann::json::parse(r.output, nullptr, false);
+            if (j.is_discarded() || !j.contains("upstreams") || j["upstreams"].empty())
+                return false;
+            upstream = j["upstreams"][0];
+            return upstream["requests"].get<uint64_t>() == 3;
+        },
+        5s, 100ms))
+        << upstream.dump();
+    EXPECT_EQ(upstream["name"], "app");
+    EXPECT_EQ(upstream["connections_open"].get<uint64_t>(), 1u);
+    EXPECT_EQ(upstream["connections_idle"].get<uint64_t>(), 1u);
+    EXPECT_EQ(upstream["errors"]["connect"].get<uint64_t>(), 0u);
+    CommandResult table = run_command(ctl + "status");
+    EXPECT_NE(table.output.find("upstream app: 3 requests"), std::string::npos) << table.output;
+    CommandResult metrics = run_command(ctl + "metrics");
+    EXPECT_NE(metrics.output.find("minid_upstream_requests_total{upstream=\"app\"} 3"),
+              std::string::npos)
+        << metrics.output;
+    minid.signal(SIGTERM);
+    minid.wait_exit();
 }
 
 }  // namespace

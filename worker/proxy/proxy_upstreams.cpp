@@ -37,6 +37,22 @@ http::Handler* ProxyUpstreams::handler(std::string_view name) {
     return nullptr;
 }
 
+void ProxyUpstreams::publish(UpstreamSlot* slots, size_t count) const {
+    constexpr auto r = std::memory_order_relaxed;
+    for (size_t i = 0; i < entries_.size() && i < count; ++i) {
+        const UpstreamPool& p = *entries_[i].pool;
+        UpstreamSlot& s = slots[i];
+        s.requests.store(p.counters.requests, r);
+        s.retries.store(p.counters.retries, r);
+        s.connect_errors.store(p.counters.connect_errors, r);
+        s.timeouts.store(p.counters.timeouts, r);
+        s.bad_responses.store(p.counters.bad_responses, r);
+        s.queue_full.store(p.counters.queue_full, r);
+        s.open.store(p.open_connections(), r);
+        s.idle.store(p.idle_connections(), r);
+    }
+}
+
 void ProxyUpstreams::drain() {
     for (Entry& e : entries_) e.pool->drain();
 }

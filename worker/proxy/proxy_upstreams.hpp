@@ -12,6 +12,7 @@
 
 #include "common/config.hpp"
 #include "common/result.hpp"
+#include "common/stats_segment.hpp"
 #include "worker/io_poller.hpp"
 #include "worker/proxy/proxy_handler.hpp"
 #include "worker/proxy/upstream_pool.hpp"
@@ -26,6 +27,8 @@ class ProxyUpstreams {
     http::Handler* handler(std::string_view name);
     // The worker drains: idle connections close, none are kept from now on.
     void drain();
+    // Copies each pool's counters into slots[i] (config order, the first `count` upstreams).
+    void publish(UpstreamSlot* slots, size_t count) const;
     size_t size() const { return entries_.size(); }
     const UpstreamPool& pool(size_t i) const { return *entries_[i].pool; }
 
