@@ -333,6 +333,34 @@ TEST(Proxy, EventStreamsAreStreamedAtOnce) {
     EXPECT_NE(got.find("0\r\n\r\n"), std::string::npos) << "the stream ends properly";
 }
 
+TEST(Proxy, ALargeResponseStartsBeforeItsEnd) {
+    std::string body;
+    for (int i = 0; body.size() < 1024 * 1024; ++i) body += std::to_string(i) + ",";
+    FakeUpstream up([&](const UpstreamRequest&) {
+        UpstreamReply r;
+        const std::string head =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        r.pieces.push_back({0ms, head + body.substr(0, 400 * 1024)});
+        r.pieces.push_back({700ms, body.substr(400 * 1024)});
+        return r;
+    });
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    Client c(p.port());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.send(request("GET", "/big")));
+    std::string got;
+    while (got.size() < 100 * 1024 && Clock::now() - t0 < 2s) c.read_until_close(got, 5ms);
+    const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    EXPECT_LT(first.count(), 500) << "the client waited for the whole response";
+    auto rs = c.read_responses(1, 5s);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(rs[0].header("content-length"), std::to_string(body.size()));
+    EXPECT_TRUE(rs[0].body == body)
+        << "the body arrived changed (" << rs[0].body.size() << " bytes)";
+}
+
 TEST(Proxy, RefusedConnectsAreRetriedWithinTheWindow) {
     TempDir d;
     const std::string sock = d.file("app.sock");

@@ -113,6 +113,11 @@ class ProxyRequest final : private http::Exchange::Producer,
     bool head_seen_ = false;
     bool complete_ = false;
     bool stream_ = false;
+    // A large response with a length: buffered whole all the same (the app's connection is
+    // read as fast as it sends), but the client gets it from the spool while it fills, instead
+    // of after the last byte. handed_ counts the spool bytes given to the session.
+    bool eager_ = false;
+    uint64_t handed_ = 0;
     std::string sink_error_;  // a spool write that failed inside on_body
     std::shared_ptr<BodySpool> response_body_;
 
