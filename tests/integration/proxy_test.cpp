@@ -540,5 +540,38 @@ TEST(Proxy, StatusAndMetricsCountEachUpstream) {
     minid.wait_exit();
 }
 
+TEST(Proxy, OverTlsTheAppHearsHttps) {
+    FakeUpstream up([](const UpstreamRequest& r) {
+        return UpstreamReply::ok("proto=" + r.header("x-forwarded-proto"));
+    });
+    Site site("", "", 1);
+    const CommandResult cert = run_command(
+        "cd " + site.dir.path() +
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+        "www.key -out www.pem -days 2 -subj /CN=www.test -addext subjectAltName=DNS:www.test");
+    ASSERT_EQ(cert.exit_code, 0) << cert.output;
+    const uint16_t tls_port = free_port();
+    site.dir.write("minid.conf",
+                   "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
+                       "\nlisten_tls = 127.0.0.1:" + std::to_string(tls_port) +
+                       "\nworkers = 1\naccess_log = off\ncontrol_socket = off\n"
+                       "[http]\nroot = " +
+                       site.root + "\ntls_certificate = " + site.dir.file("www.pem") +
+                       "\ntls_key = " + site.dir.file("www.key") +
+                       "\nproxy = /app app\n[upstream app]\nserver = " + up.address() + "\n");
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(minid.wait_serving(site.port)) << minid.log();
+    const CommandResult tls =
+        run_command("curl -s -k --max-time 10 --resolve www.test:" + std::to_string(tls_port) +
+                    ":127.0.0.1 https://www.test:" + std::to_string(tls_port) + "/app/x");
+    EXPECT_EQ(tls.output, "proto=https") << tls.output << minid.log();
+    auto plain = one(site.port, request("GET", "/app/x"));
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->body, "proto=http");
+    minid.signal(SIGTERM);
+    minid.wait_exit();
+}
+
 }  // namespace
 }  // namespace minid::test
