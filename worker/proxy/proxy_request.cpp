@@ -38,6 +38,36 @@ constexpr uint64_t kMaxBackoffMs = 250;
 
 using http::ascii::iequals;
 
+// An app that is down fails every request: its failures are logged at most this many lines a
+// second per worker, then counted and summed up in the next line.
+constexpr unsigned kFailuresLoggedPerSecond = 10;
+
+struct FailureLog {
+    uint64_t window_ms = 0;
+    unsigned logged = 0;
+    uint64_t suppressed = 0;
+};
+
+void log_failure(uint64_t now_ms, const std::string& upstream, std::string_view why) {
+    static FailureLog state;  // one worker process, one thread
+    if (now_ms - state.window_ms >= 1000) {
+        state.window_ms = now_ms;
+        state.logged = 0;
+    }
+    if (state.logged >= kFailuresLoggedPerSecond) {
+        ++state.suppressed;
+        return;
+    }
+    ++state.logged;
+    if (state.suppressed > 0) {
+        log::warn("proxy [upstream ", upstream, "]: ", why, " (", state.suppressed,
+                  " more failures not logged)");
+        state.suppressed = 0;
+    } else {
+        log::warn("proxy [upstream ", upstream, "]: ", why);
+    }
+}
+
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -520,7 +550,7 @@ void ProxyRequest::cancel(http::Exchange&) noexcept {
 }
 
 void ProxyRequest::fail(int status, std::string_view why) {
-    if (status >= 500) log::warn("proxy [upstream ", pool_.settings().name, "]: ", why);
+    if (status >= 500) log_failure(now(), pool_.settings().name, why);
     uv_timer_stop(timer_.get());
     if (conn_) drop_connection(false);
     if (state_ == State::waiting_slot) pool_.forget(*this);
