@@ -361,6 +361,36 @@ TEST(Proxy, ALargeResponseStartsBeforeItsEnd) {
         << "the body arrived changed (" << rs[0].body.size() << " bytes)";
 }
 
+TEST(Proxy, AStreamRouteStreamsAnyResponse) {
+    FakeUpstream up([](const UpstreamRequest&) {
+        UpstreamReply r;
+        r.pieces.push_back({0ms,
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                            "Content-Length: 10\r\n\r\nfirst"});
+        r.pieces.push_back({600ms, "later"});
+        return r;
+    });
+    ProxiedSite p(up.address(), "proxy = /live app stream\nproxy = /app app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    for (const char* target : {"/live", "/app"}) {
+        SCOPED_TRACE(target);
+        Client c(p.port());
+        const auto t0 = Clock::now();
+        ASSERT_TRUE(c.send(request("GET", target)));
+        std::string got;
+        while (got.find("first") == std::string::npos && Clock::now() - t0 < 2s)
+            c.read_until_close(got, 5ms);
+        const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+        if (std::string(target) == "/live")
+            EXPECT_LT(first.count(), 300) << "the stream route waited for the whole response";
+        else
+            EXPECT_GE(first.count(), 550) << "a buffered route sends the whole response at once";
+        auto rs = c.read_responses(1, 3s);
+        ASSERT_EQ(rs.size(), 1u);
+        EXPECT_EQ(rs[0].body, "firstlater");
+    }
+}
+
 TEST(Proxy, RefusedConnectsAreRetriedWithinTheWindow) {
     TempDir d;
     const std::string sock = d.file("app.sock");

@@ -98,8 +98,9 @@ ProxyRequest::~ProxyRequest() {
     if (state_ == State::waiting_slot) pool_.forget(*this);
 }
 
-void ProxyRequest::start(http::Exchange& ex) {
+void ProxyRequest::start(http::Exchange& ex, bool stream) {
     ex_ = &ex;
+    force_stream_ = stream;
     head_request_ = ex.request().method == http::Method::head;
     state_ = State::reading_body;
     ex.set_producer(this);
@@ -382,7 +383,7 @@ void ProxyRequest::on_head(const UpstreamResponseHead& head) {
     http::Response& r = ex_->response();
     r.reset(head.status);
     const ResponseHeaderFilter filter(head);
-    bool stream = false;
+    bool stream = force_stream_;
     for (const auto& [name, value] : head.headers) {
         if (iequals(name, "x-accel-buffering")) {
             // nginx's switch, and like nginx minid does not pass it on.

@@ -45,8 +45,9 @@ class ProxyRequest final : private http::Exchange::Producer,
     ProxyRequest(const ProxyRequest&) = delete;
     ProxyRequest& operator=(const ProxyRequest&) = delete;
 
-    // Takes the exchange (already checked by the handler).
-    void start(http::Exchange& ex);
+    // Takes the exchange (already checked by the handler). `stream`: stream the response
+    // whatever its type.
+    void start(http::Exchange& ex, bool stream);
     State state() const { return state_; }
 
   private:
@@ -93,6 +94,7 @@ class ProxyRequest final : private http::Exchange::Producer,
     State state_ = State::idle;
     http::Exchange* ex_ = nullptr;
     bool head_request_ = false;
+    bool force_stream_ = false;
 
     BodySpool request_body_;
     std::string head_;                // the request head sent upstream

@@ -25,15 +25,16 @@ Result<std::unique_ptr<ProxyUpstreams>> ProxyUpstreams::create(const Config& con
         Entry e;
         e.name = u.name;
         e.pool = std::move(pool).value();
-        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir);
+        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir, false);
+        e.streaming = std::make_unique<ProxyHandler>(*e.pool, loop, dir, true);
         out->entries_.push_back(std::move(e));
     }
     return out;
 }
 
-http::Handler* ProxyUpstreams::handler(std::string_view name) {
+http::Handler* ProxyUpstreams::handler(std::string_view name, bool stream) {
     for (Entry& e : entries_)
-        if (e.name == name) return e.handler.get();
+        if (e.name == name) return stream ? e.streaming.get() : e.handler.get();
     return nullptr;
 }
 

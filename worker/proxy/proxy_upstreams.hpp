@@ -23,8 +23,9 @@ class ProxyUpstreams {
   public:
     static Result<std::unique_ptr<ProxyUpstreams>> create(const Config& config, IoPoller& poller,
                                                           uv_loop_t* loop);
-    // The handler of [upstream NAME], or null.
-    http::Handler* handler(std::string_view name);
+    // The handler of [upstream NAME] (the one that streams every response when `stream`), or
+    // null.
+    http::Handler* handler(std::string_view name, bool stream = false);
     // The worker drains: idle connections close, none are kept from now on.
     void drain();
     // Copies each pool's counters into slots[i] (config order, the first `count` upstreams).
@@ -37,6 +38,7 @@ class ProxyUpstreams {
         std::string name;
         std::unique_ptr<UpstreamPool> pool;
         std::unique_ptr<ProxyHandler> handler;  // declared after pool: destroyed first
+        std::unique_ptr<ProxyHandler> streaming;
     };
     std::vector<Entry> entries_;
 };
