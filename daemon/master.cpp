@@ -569,6 +569,7 @@ Master::Info Master::info() const {
     i.reloads_failed = supervisor_->reloads_failed();
     i.last_reload_error = supervisor_->last_reload_error();
     i.exited = exited_;
+    for (const UpstreamSettings& u : config().upstreams) i.upstreams.push_back(u.name);
     for (const auto& v : supervisor_->workers()) {
         auto it = workers_.find(v.pid);
         if (it == workers_.end()) continue;

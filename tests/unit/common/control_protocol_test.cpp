@@ -188,6 +188,17 @@ StatusSnapshot sample_status() {
     s.exited.bytes_out = 99999;
     s.exited.status_class[1] = 770;
     s.exited.status_class[3] = 7;
+    UpstreamStatus u;
+    u.name = "app";
+    u.requests = 900;
+    u.retries = 3;
+    u.connect_errors = 4;
+    u.timeouts = 5;
+    u.bad_responses = 6;
+    u.queue_full = 7;
+    u.open = 8;
+    u.idle = 2;
+    s.upstreams = {u};
     return s;
 }
 
@@ -219,6 +230,21 @@ TEST(StatusJson, UsesTheDocumentedFieldNames) {
         EXPECT_TRUE(j["exited"].contains(k)) << k;
     EXPECT_EQ(j["exited"]["requests"].get<uint64_t>(), 777u);
     EXPECT_EQ(j["exited"]["status_2xx"].get<uint64_t>(), 770u);
+    const Json& u = j["upstreams"][0];
+    EXPECT_EQ(u["name"], "app");
+    for (const char* k : {"requests", "retries", "connections_open", "connections_idle"})
+        EXPECT_TRUE(u.contains(k)) << k;
+    for (const char* k : {"connect", "timeout", "bad_response", "queue_full"})
+        EXPECT_TRUE(u["errors"].contains(k)) << k;
+    EXPECT_EQ(u["errors"]["timeout"].get<uint64_t>(), 5u);
+}
+
+TEST(StatusJson, StatusWithoutUpstreamsReadsAsNone) {
+    Json j = status_to_json(sample_status());
+    j.erase("upstreams");
+    auto back = status_from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_TRUE(back->upstreams.empty());
 }
 
 TEST(StatusJson, StatusWithoutExitedCountsReadsAsNoneExited) {
