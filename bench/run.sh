@@ -33,6 +33,8 @@ usage: bench/run.sh [options]
                       bench/posts/, gunicorn (sync, gevent), waitress and the servers above
   --posts             the posts' table after the loads, in the same run (and report)
   --write-results     also write bench/RESULTS.md, its charts and bench/RESULTS-configs.md
+  --proxy [LOADS]     also the reverse-proxy loads of bench/proxy.sh (posts,slow,cost: all by
+                      default) in the same run and report; --proxy-only runs only those
   --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread,capped (default
                       all; capped needs root and a cgroup with the cpu controller)
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
@@ -50,7 +52,7 @@ EOF
 # ---- options ---------------------------------------------------------------------------------
 COMMAND_LINE="bench/run.sh $*"
 ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS="" POSTS=0
-WRITE_RESULTS=0 MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
+WRITE_RESULTS=0 PROXY_LOADS="" MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
 SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
@@ -77,6 +79,11 @@ while (($#)); do
             ;;
         --posts) POSTS=1 ;;
         --write-results) WRITE_RESULTS=1 ;;
+        --proxy | --proxy-only)
+            [[ "$1" == --proxy-only ]] && LOADS="" SERVERS=minid
+            PROXY_LOADS=posts,slow,cost
+            if [[ "${2:-}" =~ ^(posts|slow|cost)(,(posts|slow|cost))*$ ]]; then PROXY_LOADS="$2"; shift; fi
+            ;;
         --out) OUT_DIR="$2"; shift ;;
         --keep-tmp) KEEP_TMP=1 ;;
         --no-*) SKIP="$SKIP,${1#--no-}" ;;
@@ -393,6 +400,17 @@ if ((POSTS)); then
         for name in "${posts_keys[@]:${#STARTED[@]}}"; do echo "version $name $(server_version "$name")"; done
     } >>"$LOG_DIR/meta.txt"
     run_rounds posts "${posts_keys[@]}"
+fi
+
+# ---- the reverse-proxy loads (bench/proxy.sh, its own servers and apps) ---------------------
+if [[ -n "$PROXY_LOADS" ]]; then
+    # The suite's servers stop first: the proxy loads start their own on the same CPUs.
+    server_stop_all
+    proxy_args=(--rounds "$ROUNDS" --loads "$PROXY_LOADS" --minid "$MINID_BIN" --log-dir "$LOG_DIR"
+        --server-cpus "$SERVER_CPUS" --client-cpus "$CLIENT_CPUS")
+    ((QUICK)) && proxy_args+=(--quick)
+    ((INSTALL)) || proxy_args+=(--no-install)
+    "$BENCH_DIR/proxy.sh" "${proxy_args[@]}" >/dev/null || warn "bench/proxy.sh failed (see $LOG_DIR)"
 fi
 
 # ---- report ----------------------------------------------------------------------------------

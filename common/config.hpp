@@ -34,6 +34,9 @@ inline constexpr std::string_view kDefaultAcmeStateDir = "/var/lib/minid/acme";
 struct ProxyRoute {
     std::string prefix;    // starts with '/'
     std::string upstream;  // the NAME of an [upstream NAME] section
+    // "proxy = PREFIX UPSTREAM stream": responses are streamed, not buffered (long polls,
+    // downloads the app produces slowly).
+    bool stream = false;
 
     bool operator==(const ProxyRoute&) const = default;
 };

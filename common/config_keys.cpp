@@ -577,8 +577,10 @@ Opt rule_upstream_name(std::string_view v) {
 template <auto M>
 Opt apply_proxy(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
     const auto words = split_words(value);
-    if (words.size() != 2 || words[0].front() != '/')
-        return invalid_value(k.name, value, "expected PREFIX UPSTREAM, e.g. proxy = /api app");
+    if (words.size() < 2 || words.size() > 3 || words[0].front() != '/' ||
+        (words.size() == 3 && words[2] != "stream"))
+        return invalid_value(k.name, value,
+                             "expected PREFIX UPSTREAM [stream], e.g. proxy = /api app");
     if (auto why = unrepresentable_reason(words[0])) return invalid_value(k.name, value, *why);
     if (words[0].find_first_of("?#") != std::string_view::npos)
         return invalid_value(k.name, value, "a prefix is a path: no '?' or '#'");
@@ -587,7 +589,7 @@ Opt apply_proxy(const KeyOf<M>& k, OwnerOf<M>& c, std::string_view value) {
     for (const ProxyRoute& r : routes)
         if (r.prefix == words[0])
             return "duplicate proxy prefix " + r.prefix + " (already sent to " + r.upstream + ")";
-    routes.push_back({std::string(words[0]), std::string(words[1])});
+    routes.push_back({std::string(words[0]), std::string(words[1]), words.size() == 3});
     return std::nullopt;
 }
 
@@ -610,7 +612,8 @@ Opt check_proxy(const KeyOf<M>& k, const OwnerOf<M>& c) {
 
 template <auto M>
 void write_proxy(const KeyOf<M>&, const OwnerOf<M>& c, Values& out) {
-    for (const ProxyRoute& r : c.*M) out.push_back(r.prefix + " " + r.upstream);
+    for (const ProxyRoute& r : c.*M)
+        out.push_back(r.prefix + " " + r.upstream + (r.stream ? " stream" : ""));
 }
 
 template <auto M>

@@ -276,10 +276,24 @@ Json status_to_json(const StatusSnapshot& s) {
     put_counters(totals, t);
     Json exited = {{"workers", s.exited.workers}};
     put_counters(exited, s.exited);
+    Json upstreams = Json::array();
+    for (const UpstreamStatus& u : s.upstreams) {
+        upstreams.push_back({{"name", u.name},
+                             {"requests", u.requests},
+                             {"retries", u.retries},
+                             {"errors",
+                              {{"connect", u.connect_errors},
+                               {"timeout", u.timeouts},
+                               {"bad_response", u.bad_responses},
+                               {"queue_full", u.queue_full}}},
+                             {"connections_open", u.open},
+                             {"connections_idle", u.idle}});
+    }
     Json out{{"master", std::move(master)},
              {"workers", std::move(workers)},
              {"totals", std::move(totals)},
-             {"exited", std::move(exited)}};
+             {"exited", std::move(exited)},
+             {"upstreams", std::move(upstreams)}};
     if (!s.acme.is_null()) out["acme"] = s.acme;
     return out;
 }
@@ -327,6 +341,22 @@ Result<StatusSnapshot> status_from_json(const Json& j) {
         if (const auto it = j.find("exited"); it != j.end()) {
             s.exited.workers = get_u64(*it, "workers");
             get_counters(*it, s.exited);
+        }
+        if (const auto it = j.find("upstreams"); it != j.end()) {
+            for (const Json& ju : *it) {
+                UpstreamStatus u;
+                u.name = ju.at("name").get<std::string>();
+                u.requests = get_u64(ju, "requests");
+                u.retries = get_u64(ju, "retries");
+                const Json& e = ju.at("errors");
+                u.connect_errors = get_u64(e, "connect");
+                u.timeouts = get_u64(e, "timeout");
+                u.bad_responses = get_u64(e, "bad_response");
+                u.queue_full = get_u64(e, "queue_full");
+                u.open = get_u64(ju, "connections_open");
+                u.idle = get_u64(ju, "connections_idle");
+                s.upstreams.push_back(std::move(u));
+            }
         }
         return s;
     } catch (const std::exception& e) {

@@ -146,6 +146,21 @@ struct MasterStatus {
     bool operator==(const MasterStatus&) const = default;
 };
 
+// One [upstream] of the reverse proxy, summed over the serving generation's workers.
+struct UpstreamStatus {
+    std::string name;
+    uint64_t requests = 0;
+    uint64_t retries = 0;
+    uint64_t connect_errors = 0;
+    uint64_t timeouts = 0;
+    uint64_t bad_responses = 0;
+    uint64_t queue_full = 0;
+    uint64_t open = 0;  // connections open now, idle ones included
+    uint64_t idle = 0;
+
+    bool operator==(const UpstreamStatus&) const = default;
+};
+
 struct StatusSnapshot {
     MasterStatus master;
     std::vector<WorkerStatus> workers;
@@ -155,6 +170,7 @@ struct StatusSnapshot {
     // "issuer", "serial", "not_before", "not_after", "next_renewal", "attempts", "retry_at",
     // "last_error", "renewal_failures", "have_certificate"}]}; null without tls = auto.
     Json acme;
+    std::vector<UpstreamStatus> upstreams;  // config order
 
     bool operator==(const StatusSnapshot&) const = default;
 };

@@ -13,7 +13,9 @@
 namespace minid {
 namespace {
 
-constexpr size_t kBytes = sizeof(WorkerSlot) * StatsSegment::kSlots;
+constexpr size_t kWorkerBytes = sizeof(WorkerSlot) * StatsSegment::kSlots;
+constexpr size_t kBytes =
+    kWorkerBytes + sizeof(UpstreamSlot) * StatsSegment::kSlots * StatsSegment::kMaxUpstreams;
 
 Result<WorkerSlot*> map_slots(int fd) {
     void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -109,7 +111,22 @@ int StatsSegment::claim_slot() {
 }
 
 void StatsSegment::release_slot(size_t index) {
+    for (size_t u = 0; u < kMaxUpstreams; ++u) {
+        UpstreamSlot& s = upstreams(index)[u];
+        for (std::atomic<uint64_t>* c : {&s.requests, &s.retries, &s.connect_errors, &s.timeouts,
+                                         &s.bad_responses, &s.queue_full, &s.open, &s.idle})
+            c->store(0, std::memory_order_relaxed);
+    }
     zero_slot(slots_[index]);
+}
+
+UpstreamSlot* StatsSegment::upstreams(size_t index) {
+    auto* base = reinterpret_cast<UpstreamSlot*>(reinterpret_cast<char*>(slots_) + kWorkerBytes);
+    return base + index * kMaxUpstreams;
+}
+
+const UpstreamSlot* StatsSegment::upstreams(size_t index) const {
+    return const_cast<StatsSegment*>(this)->upstreams(index);
 }
 
 uint64_t monotonic_ms() {

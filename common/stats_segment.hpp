@@ -38,12 +38,29 @@ struct alignas(64) WorkerSlot {
 };
 static_assert(sizeof(WorkerSlot) == 256);
 
+// One worker's counters for one [upstream] (the reverse proxy), copied from the worker's pool
+// about once a second. Upstreams are numbered in config order.
+struct alignas(64) UpstreamSlot {
+    std::atomic<uint64_t> requests;        // answered by the upstream (any status)
+    std::atomic<uint64_t> retries;         // tries after the first
+    std::atomic<uint64_t> connect_errors;  // refused, missing socket, full backlog, timeout
+    std::atomic<uint64_t> timeouts;        // 504s
+    std::atomic<uint64_t> bad_responses;   // 502s for a broken or cut response
+    std::atomic<uint64_t> queue_full;      // 503s at max_connections
+    std::atomic<uint64_t> open;            // connections open now (idle included)
+    std::atomic<uint64_t> idle;            // of those, idle in the pool
+};
+static_assert(sizeof(UpstreamSlot) == 64);
+
 class StatsSegment {
   public:
     // Slots for every worker that can be alive at once (current generation plus draining ones).
     static constexpr size_t kSlots = 512;
     // Bumped when WorkerSlot changes shape (part of the worker protocol too).
     static constexpr uint64_t kLayoutVersion = 2;
+    // Upstreams with counters per worker (the first ones in config order); after the worker
+    // slots, so an older worker still reads its part of the segment.
+    static constexpr size_t kMaxUpstreams = 16;
 
     // Master: creates an anonymous memfd-backed segment (passed to workers by fd).
     static Result<StatsSegment> create();
@@ -59,6 +76,9 @@ class StatsSegment {
     int fd() const { return fd_.get(); }
     WorkerSlot& slot(size_t index) { return slots_[index]; }
     const WorkerSlot& slot(size_t index) const { return slots_[index]; }
+    // The kMaxUpstreams upstream slots of worker slot `index`.
+    UpstreamSlot* upstreams(size_t index);
+    const UpstreamSlot* upstreams(size_t index) const;
 
     // Master: a zeroed slot for a new worker, or -1 when all are taken.
     int claim_slot();

@@ -216,6 +216,16 @@ std::string render_status_table(const control::StatusSnapshot& s) {
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";
     }
+    // The reverse proxy: one line per [upstream], for the serving generation.
+    if (!s.upstreams.empty()) out += "\n";
+    for (const control::UpstreamStatus& u : s.upstreams) {
+        out += "upstream " + u.name + ": " + std::to_string(u.requests) + " requests, " +
+               std::to_string(u.retries) + " retries; errors: " + std::to_string(u.connect_errors) +
+               " connect, " + std::to_string(u.timeouts) + " timeout, " +
+               std::to_string(u.bad_responses) + " bad response, " + std::to_string(u.queue_full) +
+               " queue full; connections: " + std::to_string(u.open) + " open, " +
+               std::to_string(u.idle) + " idle\n";
+    }
     out += tls_line(s.totals);
     out += certificates_section(s.acme);
     return out;

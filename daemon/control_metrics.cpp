@@ -2,11 +2,13 @@
 // series end when it exits, which Prometheus reads as the end of that counter, not a reset.
 #include "daemon/control_metrics.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace minid {
 namespace {
@@ -177,6 +179,39 @@ std::string render_prometheus(const control::StatusSnapshot& s) {
         for (const auto& c : certs)
             w.sample("minid_certificate_renewal_failures_total", cert_labels(c),
                      number(c.value("renewal_failures", uint64_t{0})));
+    }
+
+    // The reverse proxy, per [upstream], summed over the serving generation (the counters
+    // start again with each generation, which Prometheus reads as a reset).
+    auto per_upstream = [&](const char* name, const char* type, const char* help,
+                            const std::function<uint64_t(const control::UpstreamStatus&)>& value) {
+        w.family(name, type, help);
+        for (const auto& u : s.upstreams)
+            w.sample(name, label("upstream", u.name), number(value(u)));
+    };
+    per_upstream("minid_upstream_requests_total", "counter", "Requests the upstream answered.",
+                 [](const auto& u) { return u.requests; });
+    per_upstream("minid_upstream_retries_total", "counter",
+                 "Tries after the first (refused connects, lost pooled connections).",
+                 [](const auto& u) { return u.retries; });
+    w.family("minid_upstream_errors_total", "counter",
+             "Failures talking to the upstream, by kind.");
+    for (const auto& u : s.upstreams) {
+        const std::pair<const char*, uint64_t> kinds[] = {{"connect", u.connect_errors},
+                                                          {"timeout", u.timeouts},
+                                                          {"bad_response", u.bad_responses},
+                                                          {"queue_full", u.queue_full}};
+        for (const auto& [kind, n] : kinds)
+            w.sample("minid_upstream_errors_total",
+                     label("upstream", u.name) + "," + label("kind", kind), number(n));
+    }
+    w.family("minid_upstream_connections", "gauge", "Connections open to the upstream, by state.");
+    for (const auto& u : s.upstreams) {
+        w.sample("minid_upstream_connections",
+                 label("upstream", u.name) + "," + label("state", "busy"),
+                 number(u.open - std::min(u.open, u.idle)));
+        w.sample("minid_upstream_connections",
+                 label("upstream", u.name) + "," + label("state", "idle"), number(u.idle));
     }
     return w.take();
 }

@@ -13,6 +13,37 @@
 
 namespace minid {
 
+namespace {
+
+// Each upstream's counters summed over the serving generation's workers (the ones that run
+// the config the names come from).
+void add_upstreams(control::StatusSnapshot& s, const Master::Info& info,
+                   const StatsSegment& stats) {
+    constexpr auto r = std::memory_order_relaxed;
+    const size_t n = std::min(info.upstreams.size(), StatsSegment::kMaxUpstreams);
+    for (size_t i = 0; i < n; ++i) {
+        control::UpstreamStatus u;
+        u.name = info.upstreams[i];
+        for (const Master::WorkerView& v : info.workers) {
+            if (v.generation != info.generation || v.slot < 0 ||
+                static_cast<size_t>(v.slot) >= StatsSegment::kSlots)
+                continue;
+            const UpstreamSlot& c = stats.upstreams(static_cast<size_t>(v.slot))[i];
+            u.requests += c.requests.load(r);
+            u.retries += c.retries.load(r);
+            u.connect_errors += c.connect_errors.load(r);
+            u.timeouts += c.timeouts.load(r);
+            u.bad_responses += c.bad_responses.load(r);
+            u.queue_full += c.queue_full.load(r);
+            u.open += c.open.load(r);
+            u.idle += c.idle.load(r);
+        }
+        s.upstreams.push_back(std::move(u));
+    }
+}
+
+}  // namespace
+
 control::StatusSnapshot build_status(const Master::Info& info, const StatsSegment& stats,
                                      const RateTracker& rates, StatusClock now,
                                      const RssReader& rss) {
@@ -57,6 +88,7 @@ control::StatusSnapshot build_status(const Master::Info& info, const StatsSegmen
     });
     s.totals = control::compute_totals(s.workers);
     s.exited = info.exited;
+    add_upstreams(s, info, stats);
     if (!info.acme_status.empty()) {
         auto acme = control::Json::parse(info.acme_status, nullptr, false);
         if (acme.is_object()) s.acme = std::move(acme);

@@ -651,6 +651,7 @@ Master::Info Master::info() const {
     i.last_reload_error = supervisor_->last_reload_error();
     i.exited = exited_;
     if (acme_) i.acme_status = acme_->status_json();
+    for (const UpstreamSettings& u : config().upstreams) i.upstreams.push_back(u.name);
     for (const auto& v : supervisor_->workers()) {
         auto it = workers_.find(v.pid);
         if (it == workers_.end()) continue;

@@ -59,8 +59,9 @@ class Master {
         uint64_t reloads_failed;
         std::string last_reload_error;  // "" when the last reload worked
         std::vector<WorkerView> workers;
-        control::ExitedTotals exited;  // the final counters of workers that have exited
-        std::string acme_status;       // the ACME agent's last report (JSON), "" = none
+        control::ExitedTotals exited;        // the final counters of workers that have exited
+        std::string acme_status;             // the ACME agent's last report (JSON), "" = none
+        std::vector<std::string> upstreams;  // [upstream] names in config order
     };
 
     static Result<std::unique_ptr<Master>> create(uv_loop_t* loop, MasterOptions options);

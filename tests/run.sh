@@ -2,7 +2,8 @@
 # The whole test suite on a fresh Debian 12 machine (as root): installs what it needs, builds
 # minid warning-clean, runs unit + integration tests, then the same under ASan/UBSan, then the
 # libFuzzer smoke runs (20 s per target) and the end-to-end test under a real systemd.
-# `.ci/run` calls this. Options: --no-asan, --no-fuzz, --no-e2e.
+# `.ci/run` calls this. The proxy tests run tests/apps/app.py under Debian's gunicorn and waitress.
+# Options: --no-asan, --no-fuzz, --no-e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +19,8 @@ done
 
 packages=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev libsystemd-dev libssl-dev node-llhttp
           nlohmann-json3-dev libgtest-dev curl systemd iproute2 procps clang libclang-rt-14-dev
-          clang-format openssl testssl.sh pebble
-          libcurl4-openssl-dev)
+          clang-format openssl testssl.sh pebble libcurl4-openssl-dev gunicorn python3-waitress
+          python3-gevent)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

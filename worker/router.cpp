@@ -84,13 +84,13 @@ Result<Router::Site> make_site(std::string name, const http::SiteConfig& config,
     Router::Site site;
     site.name = std::move(name);
     site.files = std::move(handler).value();
-    auto upstream = [&](const std::string& u) -> Result<http::Handler*> {
-        http::Handler* h = proxies ? proxies(u) : nullptr;
+    auto upstream = [&](const std::string& u, bool stream) -> Result<http::Handler*> {
+        http::Handler* h = proxies ? proxies(u, stream) : nullptr;
         if (!h) return make_error(where + "no proxy handler for [upstream " + u + "]");
         return h;
     };
     for (const ProxyRoute& r : proxy.proxy) {
-        auto h = upstream(r.upstream);
+        auto h = upstream(r.upstream, r.stream);
         if (!h) return make_error(h.error());
         site.routes.push_back({r.prefix, *h});
     }
@@ -102,7 +102,7 @@ Result<Router::Site> make_site(std::string name, const http::SiteConfig& config,
     if (site.routes.empty() || site.routes.back().prefix != "/") {
         http::Handler* root = site.files.get();
         if (!proxy.fallback.empty()) {
-            auto h = upstream(proxy.fallback);
+            auto h = upstream(proxy.fallback, false);
             if (!h) return make_error(h.error());
             site.fallback = std::make_unique<StaticFallbackHandler>(*site.files, **h);
             root = site.fallback.get();

@@ -29,7 +29,8 @@ class Router {
     };
 
     // The proxy handler of an [upstream NAME]; owned by the worker, it outlives the router.
-    using ProxyHandlers = std::function<http::Handler*(std::string_view upstream)>;
+    // `stream`: the route streams responses instead of buffering them.
+    using ProxyHandlers = std::function<http::Handler*(std::string_view upstream, bool stream)>;
 
     struct Site {
         std::string name;  // [site NAME]; "" for the default site of [http]

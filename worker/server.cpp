@@ -72,8 +72,9 @@ Result<std::unique_ptr<Server>> Server::create(uv_loop_t* loop, ServerOptions op
     if (!proxies) return make_error(proxies.error());
     s->proxies_ = std::move(proxies).value();
     proxy::ProxyUpstreams* upstreams = s->proxies_.get();
-    auto router = Router::create(
-        cfg, [upstreams](std::string_view name) { return upstreams->handler(name); });
+    auto router = Router::create(cfg, [upstreams](std::string_view name, bool stream) {
+        return upstreams->handler(name, stream);
+    });
     if (!router) return make_error(router.error());
     s->router_.emplace(std::move(router).value());
     if (!s->options_.tls_bundle.empty() || cfg.acme_enabled()) {
@@ -429,6 +430,8 @@ void Server::sweep() {
 
 void Server::heartbeat() {
     if (options_.slot) options_.slot->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    if (options_.upstream_slots && proxies_)
+        proxies_->publish(options_.upstream_slots, StatsSegment::kMaxUpstreams);
 }
 
 void Server::begin_drain(const char* why) {

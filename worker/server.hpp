@@ -49,6 +49,8 @@ struct ServerOptions {
     http::Handler* handler_override = nullptr;
     // Certificates and keys from the master (encode_tls_bundle); "" when no site has one.
     std::string tls_bundle;
+    // StatsSegment::kMaxUpstreams proxy counter slots of this worker; null when standalone.
+    UpstreamSlot* upstream_slots = nullptr;
 };
 
 class Server final : private IoPoller::Driver {

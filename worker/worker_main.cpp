@@ -154,6 +154,7 @@ int run_worker(int argc, char** argv) {
             options.all_slots = &stats->slot(0);
             options.slot_count = StatsSegment::kSlots;
             options.slot_index = static_cast<size_t>(args->slot);
+            options.upstream_slots = stats->upstreams(static_cast<size_t>(args->slot));
         }
     }
     if (args->ipc_fd >= 0) options.ipc = UniqueFd(args->ipc_fd);

@@ -477,6 +477,8 @@ class Report:
             self.summary()
             self.loads()
         self.posts()
+        if self.proxy_md:  # bench/proxy.sh's section (run.sh --proxy), rendered by proxy_report.py
+            self.add(self.proxy_md)
         self.add("## Warnings\n")
         shown = self.warnings[:15]
         self.add("\n".join(f"- {w}" for w in shown) if shown else "none")
@@ -630,7 +632,10 @@ def main():
     write_configs(args.logs, configs, meta)
     chart = args.chart if args.chart and any(res.has(l) for l in SUITE_LOADS) else None
     pchart = args.posts_chart if args.posts_chart and res.has("posts") else None
-    text = Report(res, meta, warnings, chart, pchart, configs).render()
+    report = Report(res, meta, warnings, chart, pchart, configs)
+    proxy_md = os.path.join(args.logs, "proxy.md")
+    report.proxy_md = open(proxy_md).read() if os.path.exists(proxy_md) else ""
+    text = report.render()
     if text.count("\n") > 250:  # the report is meant to be read, not searched
         print(f"report: {args.out} has {text.count(chr(10))} lines, more than 250", file=sys.stderr)
     with open(args.out, "w") as f:

@@ -227,6 +227,126 @@ new_workers=$(worker_pids)
 check "the upgrade reloaded the workers" \
 	test -n "$new_workers" -a -z "$(comm -12 <(echo "$workers") <(echo "$new_workers"))"
 
+# --- reverse proxy to Gunicorn apps under /run ----------------------------------------------
+# Three apps (tests/apps/app.py, bound at /apps), each reached the way minid(8) PROXY says:
+# app: a socket unit holds /run/app/app.sock (group minid, 0660) and starts Gunicorn on the first
+# connection; app2: Gunicorn binds /run/app2/app.sock itself in its RuntimeDirectory=; app3:
+# Gunicorn on 127.0.0.1:8000, reachable through the unit's IPAddressAllow=localhost.
+proxy_checks() {
+	mkdir -p /etc/systemd/system
+	cat >/etc/systemd/system/app.socket <<-'UNIT'
+		[Socket]
+		ListenStream=/run/app/app.sock
+		SocketGroup=minid
+		SocketMode=0660
+	UNIT
+	cat >/etc/systemd/system/app.service <<-'UNIT'
+		[Service]
+		DynamicUser=yes
+		RuntimeDirectory=app-state
+		RuntimeDirectoryPreserve=yes
+		Environment=APP_STATE_DIR=/run/app-state
+		ExecStart=/usr/bin/gunicorn -w 1 --chdir /apps app:app
+		ExecReload=/bin/kill -HUP $MAINPID
+	UNIT
+	cat >/etc/systemd/system/app2.service <<-'UNIT'
+		[Service]
+		DynamicUser=yes
+		RuntimeDirectory=app2
+		Environment=APP_STATE_DIR=/run/app2
+		ExecStart=/usr/bin/gunicorn -w 1 --chdir /apps -b unix:/run/app2/app.sock app:app
+	UNIT
+	cat >/etc/systemd/system/app3.service <<-'UNIT'
+		[Service]
+		DynamicUser=yes
+		RuntimeDirectory=app3
+		Environment=APP_STATE_DIR=/run/app3
+		ExecStart=/usr/bin/gunicorn -w 1 --chdir /apps -b 127.0.0.1:8000 app:app
+	UNIT
+	systemctl daemon-reload
+	check "app.socket starts" systemctl start app.socket
+	check "app2.service and app3.service start" systemctl start app2.service app3.service
+	for _ in $(seq 100); do
+		[ -S /run/app2/app.sock ] && curl -s -o /dev/null http://127.0.0.1:8000/hello && break
+		sleep 0.1
+	done
+	cp /etc/minid/minid.conf /run/minid.conf.before-proxy
+	cat >>/etc/minid/minid.conf <<-'CONF'
+
+		[upstream app]
+		server = unix:/run/app/app.sock
+
+		[upstream app2]
+		server = unix:/run/app2/app.sock
+
+		[upstream app3]
+		server = 127.0.0.1:8000
+
+		[site apps]
+		hosts = 127.0.0.1
+		root = /usr/share/minid/site
+		proxy_fallback = app
+		proxy = /echo app2
+		proxy = /slow app3
+	CONF
+	if ! out=$(minid -t -c /etc/minid/minid.conf 2>&1); then
+		if grep -qE "which this minid does not have|unknown key 'proxy|unknown section \[upstream" <<<"$out"; then
+			info "SKIPPED the proxy checks: this minid has no reverse proxy ($(oneline "$out"))"
+		else
+			fail "minid -t accepts the proxy config: $(oneline "$out")"
+		fi
+		cp /run/minid.conf.before-proxy /etc/minid/minid.conf
+		return
+	fi
+	check "systemctl reload with three upstreams" systemctl reload minid.service
+	check "a static file is still served from root" grep -q 'Welcome to minid' <<<"$(body http://127.0.0.1/)"
+	t=$(ms)
+	check "GET /hello reaches the socket-activated Gunicorn (proxy_fallback)" \
+		test "$(body http://127.0.0.1/hello)" = "Hello, world!"
+	info "first proxied request (starts app.service) took $(($(ms) - t)) ms"
+	check "app.service was started by its socket" systemctl -q is-active app.service
+	echo_json=$(curl -s --max-time 10 -d 'twelve bytes' http://127.0.0.1/echo)
+	check "POST /echo reaches Gunicorn on /run/app2/app.sock (RuntimeDirectory=)" \
+		grep -q '"body_length": 12' <<<"$echo_json"
+	check "the app sees X-Forwarded-For from minid" grep -q '"x-forwarded-for": "127.0.0.1"' <<<"$echo_json"
+	check "GET /slow reaches Gunicorn on 127.0.0.1:8000 (IPAddressAllow=localhost)" \
+		test "$(body 'http://127.0.0.1/slow?ms=10')" = slow
+
+	# Restarting and HUPing the socket-activated app under load: nobody sees it.
+	rm -f /run/e2e-proxy-*.codes /run/e2e-proxy-stop
+	(while [ ! -e /run/e2e-proxy-stop ]; do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 http://127.0.0.1/hello >>/run/e2e-proxy-get.codes
+	done) &
+	local getter=$!
+	(n=0; while [ ! -e /run/e2e-proxy-stop ]; do
+		n=$((n + 1))
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -d 'x' "http://127.0.0.1/post?id=e2e-$n" >>/run/e2e-proxy-post.codes
+	done) &
+	local poster=$!
+	sleep 1
+	t=$(ms)
+	check "systemctl restart app.service under load" systemctl restart app.service
+	info "app restart took $(($(ms) - t)) ms"
+	sleep 1
+	check "systemctl reload app.service (Gunicorn HUP) under load" systemctl reload app.service
+	sleep 1
+	touch /run/e2e-proxy-stop
+	wait "$getter" "$poster"
+	local f total bad
+	for f in get post; do
+		total=$(wc -l </run/e2e-proxy-$f.codes)
+		bad=$(grep -vc '^200$' /run/e2e-proxy-$f.codes)
+		check "app restart + HUP under load: $f: $total requests, $bad failed" \
+			test "$total" -ge 10 -a "$bad" -eq 0
+	done
+	dups=$(sort /run/app-state/posts 2>/dev/null | uniq -d | head -3)
+	check "no POST executed twice" test -z "$dups"
+	systemctl stop app.socket app.service app2.service app3.service
+	cp /run/minid.conf.before-proxy /etc/minid/minid.conf
+	check "reload back to the shipped config" systemctl reload minid.service
+}
+proxy_checks
+
 # --- a broken config -------------------------------------------------------------------------
 # Warnings are expected from here until $expected_warnings_end; everything else is checked below.
 alerts=$(journalctl -b --no-pager -q -u minid.service -p warning)

@@ -77,7 +77,8 @@ t=$(date +%s)
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 # The container has no network: everything the package depends on goes in at debootstrap time.
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$')
-packages=$(printf '%s\n' systemd dbus curl procps "$deps" | sort -u | paste -sd, -)
+# gunicorn: the apps minid proxies to in the proxy checks (tests/apps, bound at /apps).
+packages=$(printf '%s\n' systemd dbus curl procps gunicorn "$deps" | sort -u | paste -sd, -)
 key=$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c1-16)
 root=/var/tmp/minid-e2e-$suite-$key
 if [ "${MINID_E2E_CACHE:-1}" = 0 ] || [ ! -x "$root/lib/systemd/systemd" ]; then
@@ -139,7 +140,7 @@ mkdir "$work/out"
 rc=0
 timeout -k 10 "$boot_timeout" systemd-nspawn -q -D "$root" --register=no --keep-unit \
 	--private-network --volatile=overlay --console=read-only \
-	--bind-ro="$work/debs":/debs --bind-ro="$repo/tests/e2e/inside.sh":/inside.sh \
+	--bind-ro="$work/debs":/debs --bind-ro="$repo/tests/e2e/inside.sh":/inside.sh --bind-ro="$repo/tests/apps":/apps \
 	--bind-ro="$work/tls":/e2e-tls \
 	--bind="$work/out":/e2e-out \
 	--boot systemd.run=/inside.sh </dev/null >"$work/nspawn.log" 2>&1 || rc=$?

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "integration/fake_upstream.hpp"
 #include "integration/harness.hpp"
 
@@ -331,6 +333,64 @@ TEST(Proxy, EventStreamsAreStreamedAtOnce) {
     EXPECT_NE(got.find("0\r\n\r\n"), std::string::npos) << "the stream ends properly";
 }
 
+TEST(Proxy, ALargeResponseStartsBeforeItsEnd) {
+    std::string body;
+    for (int i = 0; body.size() < 1024 * 1024; ++i) body += std::to_string(i) + ",";
+    FakeUpstream up([&](const UpstreamRequest&) {
+        UpstreamReply r;
+        const std::string head =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        r.pieces.push_back({0ms, head + body.substr(0, 400 * 1024)});
+        r.pieces.push_back({700ms, body.substr(400 * 1024)});
+        return r;
+    });
+    ProxiedSite p(up.address());
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    Client c(p.port());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.send(request("GET", "/big")));
+    std::string got;
+    while (got.size() < 100 * 1024 && Clock::now() - t0 < 2s) c.read_until_close(got, 5ms);
+    const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    EXPECT_LT(first.count(), 500) << "the client waited for the whole response";
+    auto rs = c.read_responses(1, 5s);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(rs[0].header("content-length"), std::to_string(body.size()));
+    EXPECT_TRUE(rs[0].body == body)
+        << "the body arrived changed (" << rs[0].body.size() << " bytes)";
+}
+
+TEST(Proxy, AStreamRouteStreamsAnyResponse) {
+    FakeUpstream up([](const UpstreamRequest&) {
+        UpstreamReply r;
+        r.pieces.push_back({0ms,
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                            "Content-Length: 10\r\n\r\nfirst"});
+        r.pieces.push_back({600ms, "later"});
+        return r;
+    });
+    ProxiedSite p(up.address(), "proxy = /live app stream\nproxy = /app app\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    for (const char* target : {"/live", "/app"}) {
+        SCOPED_TRACE(target);
+        Client c(p.port());
+        const auto t0 = Clock::now();
+        ASSERT_TRUE(c.send(request("GET", target)));
+        std::string got;
+        while (got.find("first") == std::string::npos && Clock::now() - t0 < 2s)
+            c.read_until_close(got, 5ms);
+        const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+        if (std::string(target) == "/live")
+            EXPECT_LT(first.count(), 300) << "the stream route waited for the whole response";
+        else
+            EXPECT_GE(first.count(), 550) << "a buffered route sends the whole response at once";
+        auto rs = c.read_responses(1, 3s);
+        ASSERT_EQ(rs.size(), 1u);
+        EXPECT_EQ(rs[0].body, "firstlater");
+    }
+}
+
 TEST(Proxy, RefusedConnectsAreRetriedWithinTheWindow) {
     TempDir d;
     const std::string sock = d.file("app.sock");
@@ -463,6 +523,84 @@ TEST(Proxy, SeveralServersShareTheLoadByRequestsInFlight) {
     }
     EXPECT_EQ(a.request_count(), 2u);
     EXPECT_EQ(b.request_count(), 2u);
+}
+
+TEST(Proxy, StatusAndMetricsCountEachUpstream) {
+    FakeUpstream up(echo);
+    Site site("", "", 1);
+    const std::string sock = site.dir.file("run/ctl.sock");
+    site.dir.write("minid.conf",
+                   "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
+                       "\nworkers = 1\naccess_log = off\ncontrol_socket = " + sock +
+                       "\n[http]\nroot = " + site.root +
+                       "\nproxy = /app app\n[upstream app]\nserver = " + up.address() + "\n");
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(minid.wait_serving(site.port)) << minid.log();
+    for (int i = 0; i < 3; ++i) {
+        auto r = one(site.port, request("GET", "/app/" + std::to_string(i)));
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+    }
+    const std::string ctl = std::string(MINIDCTL_BINARY) + " --control " + sock + " ";
+    // Workers publish their upstream counters with the heartbeat, once a second.
+    nlohmann::json upstream;
+    EXPECT_TRUE(eventually(
+        [&] {
+            CommandResult r = run_command(ctl + "status --json");
+            auto j = nlohmann::json::parse(r.output, nullptr, false);
+            if (j.is_discarded() || !j.contains("upstreams") || j["upstreams"].empty())
+                return false;
+            upstream = j["upstreams"][0];
+            return upstream["requests"].get<uint64_t>() == 3;
+        },
+        5s, 100ms))
+        << upstream.dump();
+    EXPECT_EQ(upstream["name"], "app");
+    EXPECT_EQ(upstream["connections_open"].get<uint64_t>(), 1u);
+    EXPECT_EQ(upstream["connections_idle"].get<uint64_t>(), 1u);
+    EXPECT_EQ(upstream["errors"]["connect"].get<uint64_t>(), 0u);
+    CommandResult table = run_command(ctl + "status");
+    EXPECT_NE(table.output.find("upstream app: 3 requests"), std::string::npos) << table.output;
+    CommandResult metrics = run_command(ctl + "metrics");
+    EXPECT_NE(metrics.output.find("minid_upstream_requests_total{upstream=\"app\"} 3"),
+              std::string::npos)
+        << metrics.output;
+    minid.signal(SIGTERM);
+    minid.wait_exit();
+}
+
+TEST(Proxy, OverTlsTheAppHearsHttps) {
+    FakeUpstream up([](const UpstreamRequest& r) {
+        return UpstreamReply::ok("proto=" + r.header("x-forwarded-proto"));
+    });
+    Site site("", "", 1);
+    const CommandResult cert = run_command(
+        "cd " + site.dir.path() +
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+        "www.key -out www.pem -days 2 -subj /CN=www.test -addext subjectAltName=DNS:www.test");
+    ASSERT_EQ(cert.exit_code, 0) << cert.output;
+    const uint16_t tls_port = free_port();
+    site.dir.write("minid.conf",
+                   "[server]\nlisten = 127.0.0.1:" + std::to_string(site.port) +
+                       "\nlisten_tls = 127.0.0.1:" + std::to_string(tls_port) +
+                       "\nworkers = 1\naccess_log = off\ncontrol_socket = off\n"
+                       "[http]\nroot = " +
+                       site.root + "\ntls_certificate = " + site.dir.file("www.pem") +
+                       "\ntls_key = " + site.dir.file("www.key") +
+                       "\nproxy = /app app\n[upstream app]\nserver = " + up.address() + "\n");
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config_path}, site.log_path));
+    ASSERT_TRUE(minid.wait_serving(site.port)) << minid.log();
+    const CommandResult tls =
+        run_command("curl -s -k --max-time 10 --resolve www.test:" + std::to_string(tls_port) +
+                    ":127.0.0.1 https://www.test:" + std::to_string(tls_port) + "/app/x");
+    EXPECT_EQ(tls.output, "proto=https") << tls.output << minid.log();
+    auto plain = one(site.port, request("GET", "/app/x"));
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->body, "proto=http");
+    minid.signal(SIGTERM);
+    minid.wait_exit();
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ void ProxyHandler::handle(http::Exchange& ex) {
         all_.push_back(std::make_unique<ProxyRequest>(*this, pool_, loop_));
         r = all_.back().get();
     }
-    r->start(ex);
+    r->start(ex, stream_);
 }
 
 }  // namespace minid::proxy

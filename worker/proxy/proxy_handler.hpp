@@ -17,8 +17,9 @@ namespace minid::proxy {
 
 class ProxyHandler final : public http::Handler {
   public:
-    ProxyHandler(UpstreamPool& pool, uv_loop_t* loop, std::string temp_dir)
-        : pool_(pool), loop_(loop), temp_dir_(std::move(temp_dir)) {}
+    // `stream`: every response is streamed (a route's "stream"), not only event streams.
+    ProxyHandler(UpstreamPool& pool, uv_loop_t* loop, std::string temp_dir, bool stream)
+        : pool_(pool), loop_(loop), temp_dir_(std::move(temp_dir)), stream_(stream) {}
 
     void handle(http::Exchange& ex) override;
 
@@ -32,6 +33,7 @@ class ProxyHandler final : public http::Handler {
     UpstreamPool& pool_;
     uv_loop_t* loop_;
     std::string temp_dir_;
+    bool stream_;
     std::vector<std::unique_ptr<ProxyRequest>> all_;
     std::vector<ProxyRequest*> free_;
 };

@@ -19,11 +19,16 @@ namespace {
 
 // Request bodies stay in memory up to this, then move to an unlinked temp file.
 constexpr size_t kMemoryBody = 64 * 1024;
-// Responses likewise: larger, because a file costs an open, a write per read and a close
-// (300 KiB responses through /tmp on disk: 16 pwrites each), and most API answers fit.
-constexpr size_t kMemoryResponse = 256 * 1024;
+// Responses likewise, with more room: a file costs an open, a write per read, a read back and a
+// close (300 KiB responses through /tmp on disk: 16 pwrites each, at half nginx's rate), and
+// most answers fit. A response that outgrows it frees the memory, so a slow reader of a large
+// response holds a temp file and 64 KiB in flight, not the whole memory bound.
+constexpr size_t kMemoryResponse = 1024 * 1024;
 // One read from the upstream (and one chunk of a file-backed request body).
 constexpr size_t kIoBuffer = 64 * 1024;
+// A response with a Content-Length above this goes to the client while it is still being read
+// (from the spool as it fills); smaller ones go out whole, head and body in one write.
+constexpr uint64_t kEagerAbove = kMemoryResponse;
 // A streamed response stops reading the upstream while this much waits for a slow client.
 constexpr size_t kMaxStreamBuffer = 64 * 1024;
 constexpr int kMaxReadsPerWakeup = 8;
@@ -32,6 +37,36 @@ constexpr uint64_t kFirstBackoffMs = 20;
 constexpr uint64_t kMaxBackoffMs = 250;
 
 using http::ascii::iequals;
+
+// An app that is down fails every request: its failures are logged at most this many lines a
+// second per worker, then counted and summed up in the next line.
+constexpr unsigned kFailuresLoggedPerSecond = 10;
+
+struct FailureLog {
+    uint64_t window_ms = 0;
+    unsigned logged = 0;
+    uint64_t suppressed = 0;
+};
+
+void log_failure(uint64_t now_ms, const std::string& upstream, std::string_view why) {
+    static FailureLog state;  // one worker process, one thread
+    if (now_ms - state.window_ms >= 1000) {
+        state.window_ms = now_ms;
+        state.logged = 0;
+    }
+    if (state.logged >= kFailuresLoggedPerSecond) {
+        ++state.suppressed;
+        return;
+    }
+    ++state.logged;
+    if (state.suppressed > 0) {
+        log::warn("proxy [upstream ", upstream, "]: ", why, " (", state.suppressed,
+                  " more failures not logged)");
+        state.suppressed = 0;
+    } else {
+        log::warn("proxy [upstream ", upstream, "]: ", why);
+    }
+}
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -63,8 +98,9 @@ ProxyRequest::~ProxyRequest() {
     if (state_ == State::waiting_slot) pool_.forget(*this);
 }
 
-void ProxyRequest::start(http::Exchange& ex) {
+void ProxyRequest::start(http::Exchange& ex, bool stream) {
     ex_ = &ex;
+    force_stream_ = stream;
     head_request_ = ex.request().method == http::Method::head;
     state_ = State::reading_body;
     ex.set_producer(this);
@@ -321,7 +357,7 @@ void ProxyRequest::after_feed() {
         return;
     }
     if (!head_seen_) return;
-    if (stream_) {
+    if (stream_ || eager_) {
         if (complete_ && conn_) {
             uv_timer_stop(timer_.get());
             drop_connection(parser_.reusable());
@@ -347,7 +383,7 @@ void ProxyRequest::on_head(const UpstreamResponseHead& head) {
     http::Response& r = ex_->response();
     r.reset(head.status);
     const ResponseHeaderFilter filter(head);
-    bool stream = false;
+    bool stream = force_stream_;
     for (const auto& [name, value] : head.headers) {
         if (iequals(name, "x-accel-buffering")) {
             // nginx's switch, and like nginx minid does not pass it on.
@@ -361,12 +397,15 @@ void ProxyRequest::on_head(const UpstreamResponseHead& head) {
     }
     using Framing = UpstreamResponseHead::Framing;
     stream_ = stream && head.framing != Framing::none;
+    eager_ =
+        !stream_ && head.framing == Framing::content_length && head.content_length > kEagerAbove;
+    handed_ = 0;
     if (head.framing == Framing::none) {
         // HEAD, 204, 304: no body; a HEAD answer keeps the length of what a GET would get.
         if (head_request_ && head.has_content_length && head.status >= 200 && head.status != 204)
             r.head.field("Content-Length", head.content_length);
         r.body_length = 0;
-    } else if (stream_) {
+    } else if (stream_ || eager_) {
         r.body_length = head.framing == Framing::content_length ? head.content_length
                                                                 : http::Response::kUnknownLength;
         if (head.framing == Framing::content_length)
@@ -449,6 +488,30 @@ void ProxyRequest::pump() {
     do {
         pump_again_ = false;
         if (awaiting_client_) break;
+        const uint64_t spooled = response_body_ ? response_body_->size() : 0;
+        if (eager_ && handed_ < spooled) {
+            // A copy: the spool's memory may move as it grows, and the session needs the
+            // bytes until proceed().
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(kIoBuffer, spooled - handed_));
+            stream_out_.resize(n);
+            if (!response_body_->in_file()) {
+                std::memcpy(stream_out_.data(), response_body_->memory().data() + handed_, n);
+            } else {
+                auto got = response_body_->read_at(handed_, stream_out_.data(), n);
+                if (!got || *got == 0) {
+                    pumping_ = false;
+                    fail(502, "the buffered response could not be read back: " +
+                                  (got ? std::string("temp file shrank") : got.error()));
+                    return;
+                }
+                stream_out_.resize(*got);
+            }
+            handed_ += stream_out_.size();
+            awaiting_client_ = true;
+            ex_->write(stream_out_, false);
+            if (state_ != State::streaming) return;
+            continue;
+        }
         if (!stream_in_.empty()) {
             stream_out_.swap(stream_in_);
             stream_in_.clear();
@@ -457,7 +520,7 @@ void ProxyRequest::pump() {
             if (state_ != State::streaming) return;  // cancelled meanwhile
             continue;
         }
-        if (complete_ && !conn_) {
+        if (complete_ && !conn_ && (!eager_ || handed_ == spooled)) {
             // Everything the upstream sent went to the client: the last (empty) piece. Written
             // after release, so no buffer of ours is still in use by the session.
             http::Exchange& ex = *ex_;
@@ -470,7 +533,8 @@ void ProxyRequest::pump() {
     if (conn_) {
         // Reading stops while a slow client has a backlog; read_timeout counts only while
         // minid is reading.
-        const bool read = stream_in_.size() < kMaxStreamBuffer;
+        // (A buffered response is always read: that is what frees the app.)
+        const bool read = eager_ || stream_in_.size() < kMaxStreamBuffer;
         if (Status st = conn_->watch(read ? EPOLLIN | EPOLLRDHUP : 0); !st) log::error(st.error());
         if (!read)
             uv_timer_stop(timer_.get());
@@ -487,7 +551,7 @@ void ProxyRequest::cancel(http::Exchange&) noexcept {
 }
 
 void ProxyRequest::fail(int status, std::string_view why) {
-    if (status >= 500) log::warn("proxy [upstream ", pool_.settings().name, "]: ", why);
+    if (status >= 500) log_failure(now(), pool_.settings().name, why);
     uv_timer_stop(timer_.get());
     if (conn_) drop_connection(false);
     if (state_ == State::waiting_slot) pool_.forget(*this);
@@ -565,7 +629,8 @@ void ProxyRequest::release() {
     if (stream_out_.capacity() > kMaxStreamBuffer) std::string().swap(stream_out_);
     if (stream_in_.capacity() > kMaxStreamBuffer) std::string().swap(stream_in_);
     awaiting_client_ = pumping_ = pump_again_ = false;
-    head_seen_ = complete_ = stream_ = false;
+    head_seen_ = complete_ = stream_ = eager_ = false;
+    handed_ = 0;
     reused_ = fresh_next_ = retried_sent_ = false;
     tries_ = 0;
     sink_error_.clear();

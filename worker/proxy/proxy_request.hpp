@@ -45,8 +45,9 @@ class ProxyRequest final : private http::Exchange::Producer,
     ProxyRequest(const ProxyRequest&) = delete;
     ProxyRequest& operator=(const ProxyRequest&) = delete;
 
-    // Takes the exchange (already checked by the handler).
-    void start(http::Exchange& ex);
+    // Takes the exchange (already checked by the handler). `stream`: stream the response
+    // whatever its type.
+    void start(http::Exchange& ex, bool stream);
     State state() const { return state_; }
 
   private:
@@ -93,6 +94,7 @@ class ProxyRequest final : private http::Exchange::Producer,
     State state_ = State::idle;
     http::Exchange* ex_ = nullptr;
     bool head_request_ = false;
+    bool force_stream_ = false;
 
     BodySpool request_body_;
     std::string head_;                // the request head sent upstream
@@ -113,6 +115,11 @@ class ProxyRequest final : private http::Exchange::Producer,
     bool head_seen_ = false;
     bool complete_ = false;
     bool stream_ = false;
+    // A large response with a length: buffered whole all the same (the app's connection is
+    // read as fast as it sends), but the client gets it from the spool while it fills, instead
+    // of after the last byte. handed_ counts the spool bytes given to the session.
+    bool eager_ = false;
+    uint64_t handed_ = 0;
     std::string sink_error_;  // a spool write that failed inside on_body
     std::shared_ptr<BodySpool> response_body_;
 

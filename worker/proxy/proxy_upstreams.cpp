@@ -25,16 +25,33 @@ Result<std::unique_ptr<ProxyUpstreams>> ProxyUpstreams::create(const Config& con
         Entry e;
         e.name = u.name;
         e.pool = std::move(pool).value();
-        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir);
+        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir, false);
+        e.streaming = std::make_unique<ProxyHandler>(*e.pool, loop, dir, true);
         out->entries_.push_back(std::move(e));
     }
     return out;
 }
 
-http::Handler* ProxyUpstreams::handler(std::string_view name) {
+http::Handler* ProxyUpstreams::handler(std::string_view name, bool stream) {
     for (Entry& e : entries_)
-        if (e.name == name) return e.handler.get();
+        if (e.name == name) return stream ? e.streaming.get() : e.handler.get();
     return nullptr;
+}
+
+void ProxyUpstreams::publish(UpstreamSlot* slots, size_t count) const {
+    constexpr auto r = std::memory_order_relaxed;
+    for (size_t i = 0; i < entries_.size() && i < count; ++i) {
+        const UpstreamPool& p = *entries_[i].pool;
+        UpstreamSlot& s = slots[i];
+        s.requests.store(p.counters.requests, r);
+        s.retries.store(p.counters.retries, r);
+        s.connect_errors.store(p.counters.connect_errors, r);
+        s.timeouts.store(p.counters.timeouts, r);
+        s.bad_responses.store(p.counters.bad_responses, r);
+        s.queue_full.store(p.counters.queue_full, r);
+        s.open.store(p.open_connections(), r);
+        s.idle.store(p.idle_connections(), r);
+    }
 }
 
 void ProxyUpstreams::drain() {

@@ -19,6 +19,7 @@ constexpr const char* kProxied =
     "root = /srv/main\n"
     "proxy = /api app\n"
     "proxy = /api/v2 app2\n"
+    "proxy = /events app stream\n"
     "proxy_fallback = app\n"
     "\n"
     "[site shop]\n"
@@ -57,7 +58,9 @@ TEST(ConfigUpstreams, ParsesUpstreamsAndProxyRoutes) {
     EXPECT_EQ(app.retry_window, Millis(3000));
     EXPECT_EQ(app.keepalive_timeout, Millis(1200));
     EXPECT_EQ(c->upstreams[1].servers[0].to_string(), "127.0.0.1:9000");
-    EXPECT_EQ(c->proxy, (std::vector<ProxyRoute>{{"/api", "app"}, {"/api/v2", "app2"}}));
+    EXPECT_EQ(c->proxy,
+              (std::vector<ProxyRoute>{
+                  {"/api", "app", false}, {"/api/v2", "app2", false}, {"/events", "app", true}}));
     EXPECT_EQ(c->proxy_fallback, "app");
     EXPECT_EQ(c->sites[0].proxy, (std::vector<ProxyRoute>{{"/", "app2"}}));
     EXPECT_EQ(c->sites[0].proxy_fallback, "");
@@ -87,7 +90,8 @@ TEST(ConfigUpstreams, RoundTrips) {
                         "127.0.0.1:8000\nmax_connections = 16\n"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("proxy = /api app\nproxy = /api/v2 app2\nproxy_fallback = app\n"),
+    EXPECT_NE(text.find("proxy = /api app\nproxy = /api/v2 app2\nproxy = /events app "
+                        "stream\nproxy_fallback = app\n"),
               std::string::npos)
         << text;
 }
@@ -149,6 +153,18 @@ TEST(ConfigUpstreams, ReportsEveryProblemWithItsLine) {
     has("p.conf:19: invalid upstream name 'bad/name'");
     has("p.conf:24: proxy = /x missing in [site s]: no [upstream missing] section");
     has("p.conf:25: proxy_fallback = missing2 in [site s]: no [upstream missing2] section");
+}
+
+TEST(ConfigUpstreams, OnlyStreamMayFollowTheUpstream) {
+    auto c = parse_config_text(
+        "[http]\nproxy = /x app streamed\n[upstream app]\nserver = "
+        "127.0.0.1:1\n",
+        "s.conf");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().find("s.conf:2: invalid proxy '/x app streamed': expected PREFIX "
+                             "UPSTREAM [stream]"),
+              std::string::npos)
+        << c.error();
 }
 
 TEST(ConfigUpstreams, ValidateChecksAConfigBuiltInCode) {

@@ -194,6 +194,17 @@ StatusSnapshot sample_status() {
     s.exited.status_class[3] = 7;
     s.exited.tls_resumed = 5;
     s.exited.tls_failures[static_cast<size_t>(TlsFailure::other)] = 3;
+    UpstreamStatus u;
+    u.name = "app";
+    u.requests = 900;
+    u.retries = 3;
+    u.connect_errors = 4;
+    u.timeouts = 5;
+    u.bad_responses = 6;
+    u.queue_full = 7;
+    u.open = 8;
+    u.idle = 2;
+    s.upstreams = {u};
     return s;
 }
 
@@ -234,6 +245,13 @@ TEST(StatusJson, UsesTheDocumentedFieldNames) {
     EXPECT_EQ(tls["failures"]["version"].get<uint64_t>(), 2u);
     EXPECT_EQ(j["totals"]["tls"]["resumed"].get<uint64_t>(), 18u);
     EXPECT_EQ(j["exited"]["tls"]["failures"]["other"].get<uint64_t>(), 3u);
+    const Json& u = j["upstreams"][0];
+    EXPECT_EQ(u["name"], "app");
+    for (const char* k : {"requests", "retries", "connections_open", "connections_idle"})
+        EXPECT_TRUE(u.contains(k)) << k;
+    for (const char* k : {"connect", "timeout", "bad_response", "queue_full"})
+        EXPECT_TRUE(u["errors"].contains(k)) << k;
+    EXPECT_EQ(u["errors"]["timeout"].get<uint64_t>(), 5u);
 }
 
 TEST(StatusJson, StatusWithoutTlsCountersReadsAsNone) {
@@ -244,6 +262,14 @@ TEST(StatusJson, StatusWithoutTlsCountersReadsAsNone) {
     ASSERT_TRUE(back.ok()) << back.error();
     EXPECT_EQ(back->workers[0].tls_handshakes, 0u);
     EXPECT_EQ(back->workers[1].tls_handshakes, 30u);
+}
+
+TEST(StatusJson, StatusWithoutUpstreamsReadsAsNone) {
+    Json j = status_to_json(sample_status());
+    j.erase("upstreams");
+    auto back = status_from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_TRUE(back->upstreams.empty());
 }
 
 TEST(StatusJson, StatusWithoutExitedCountsReadsAsNoneExited) {

@@ -196,5 +196,25 @@ TEST(StatusTable, AcmeCertificatesBelowTheWorkers) {
     EXPECT_EQ(render_status_table(snapshot()).find("certificates"), std::string::npos);
 }
 
+TEST(StatusTable, OneLinePerUpstream) {
+    control::StatusSnapshot s;
+    s.master.version = "0.1.0";
+    control::UpstreamStatus u;
+    u.name = "app";
+    u.requests = 12;
+    u.retries = 1;
+    u.connect_errors = 2;
+    u.open = 4;
+    u.idle = 3;
+    s.upstreams = {u};
+    const std::string text = render_status_table(s);
+    EXPECT_NE(text.find("upstream app: 12 requests, 1 retries; errors: 2 connect, 0 timeout, 0 bad "
+                        "response, 0 queue full; connections: 4 open, 3 idle\n"),
+              std::string::npos)
+        << text;
+    s.upstreams.clear();
+    EXPECT_EQ(render_status_table(s).find("upstream"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace minid::ctl

@@ -50,7 +50,27 @@ control::StatusSnapshot snapshot() {
                  worker(32, 4, "serving", 800)};
     s.workers[2].rss_bytes.reset();
     s.totals = control::compute_totals(s.workers);
+    control::UpstreamStatus u;
+    u.name = "app";
+    u.requests = 40;
+    u.retries = 2;
+    u.timeouts = 1;
+    u.open = 5;
+    u.idle = 3;
+    s.upstreams = {u};
     return s;
+}
+
+TEST(PrometheusRendering, UpstreamCountersCarryTheirName) {
+    Exposition e;
+    ASSERT_EQ(parse_exposition(render_prometheus(snapshot()), e), "");
+    EXPECT_EQ(e.types["minid_upstream_requests_total"], "counter");
+    EXPECT_EQ(e.value("minid_upstream_requests_total", {{"upstream", "app"}}), 40.0);
+    EXPECT_EQ(e.value("minid_upstream_retries_total", {{"upstream", "app"}}), 2.0);
+    EXPECT_EQ(e.value("minid_upstream_errors_total", {{"upstream", "app"}, {"kind", "timeout"}}),
+              1.0);
+    EXPECT_EQ(e.value("minid_upstream_connections", {{"upstream", "app"}, {"state", "idle"}}), 3.0);
+    EXPECT_EQ(e.value("minid_upstream_connections", {{"upstream", "app"}, {"state", "busy"}}), 2.0);
 }
 
 TEST(PrometheusRendering, EveryLineIsValidExposition) {

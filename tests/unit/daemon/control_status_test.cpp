@@ -74,6 +74,33 @@ TEST(ControlStatus, JoinsWorkersWithTheirSlots) {
     EXPECT_EQ(s.exited, control::ExitedTotals{}) << "no worker has exited";
 }
 
+TEST(ControlStatus, SumsEachUpstreamOverTheServingGeneration) {
+    auto stats = StatsSegment::create();
+    ASSERT_TRUE(stats.ok()) << stats.error();
+    Master::Info info = info_with_workers();
+    info.upstreams = {"app", "api"};
+    // Slots 1 and 2 belong to generation 2 (serving), slot 0 to the draining generation 1.
+    for (size_t slot : {0u, 1u, 2u}) {
+        UpstreamSlot* u = stats->upstreams(slot);
+        u[0].requests = 10 * (slot + 1);
+        u[0].connect_errors = 1;
+        u[0].open = 3;
+        u[0].idle = 1;
+        u[1].timeouts = 2;
+    }
+    auto s = build_status(info, *stats, RateTracker{}, {1'100'000, 10'000}, nullptr);
+    ASSERT_EQ(s.upstreams.size(), 2u);
+    EXPECT_EQ(s.upstreams[0].name, "app");
+    EXPECT_EQ(s.upstreams[0].requests, 20u + 30u) << "generation 1's worker left out";
+    EXPECT_EQ(s.upstreams[0].connect_errors, 2u);
+    EXPECT_EQ(s.upstreams[0].open, 6u);
+    EXPECT_EQ(s.upstreams[0].idle, 2u);
+    EXPECT_EQ(s.upstreams[1].name, "api");
+    EXPECT_EQ(s.upstreams[1].timeouts, 4u);
+    stats->release_slot(1);
+    EXPECT_EQ(stats->upstreams(1)[0].requests.load(), 0u) << "a released slot starts at zero";
+}
+
 TEST(ControlStatus, CarriesTheCountsOfExitedWorkers) {
     auto stats = StatsSegment::create();
     ASSERT_TRUE(stats.ok()) << stats.error();

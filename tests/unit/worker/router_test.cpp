@@ -254,7 +254,7 @@ class Marker final : public http::Handler {
 class RouterProxyTest : public RouterTest {
   protected:
     Router make_proxied() {
-        auto r = Router::create(config_, [this](std::string_view name) -> http::Handler* {
+        auto r = Router::create(config_, [this](std::string_view name, bool) -> http::Handler* {
             if (name == "app") return &app_;
             if (name == "api") return &api_;
             return nullptr;
@@ -315,7 +315,8 @@ TEST_F(RouterProxyTest, FallbackTakesMissingFilesAndOtherMethods) {
 
 TEST_F(RouterProxyTest, AnUnknownUpstreamFailsTheRouter) {
     config_.proxy = {{"/x", "nowhere"}};
-    auto r = Router::create(config_, [](std::string_view) -> http::Handler* { return nullptr; });
+    auto r =
+        Router::create(config_, [](std::string_view, bool) -> http::Handler* { return nullptr; });
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().find("[upstream nowhere]"), std::string::npos) << r.error();
     EXPECT_FALSE(Router::create(config_).ok()) << "no proxy handlers at all";

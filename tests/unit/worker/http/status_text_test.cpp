@@ -16,6 +16,18 @@ TEST(StatusText, ReasonPhrases) {
     EXPECT_EQ(reason_phrase(299), "Unknown");
 }
 
+TEST(StatusText, ReasonPhrasesOfWhatAProxiedAppSends) {
+    EXPECT_EQ(reason_phrase(101), "Switching Protocols");
+    EXPECT_EQ(reason_phrase(201), "Created");
+    EXPECT_EQ(reason_phrase(302), "Found");
+    EXPECT_EQ(reason_phrase(422), "Unprocessable Content");
+    EXPECT_EQ(reason_phrase(429), "Too Many Requests");
+    EXPECT_EQ(reason_phrase(502), "Bad Gateway");
+    EXPECT_EQ(reason_phrase(504), "Gateway Timeout");
+    EXPECT_NE(std::string(error_page(502)).find("<title>502 Bad Gateway</title>"),
+              std::string::npos);
+}
+
 TEST(StatusText, ErrorPagesNameTheirStatus) {
     for (int s : {400, 403, 404, 405, 408, 413, 414, 416, 431, 500, 501, 503, 505}) {
         const std::string page(error_page(s));
