@@ -48,13 +48,13 @@ class Pebble {
         mgmt_port = free_port();
         dns_port = free_port();
         const auto r = run_command(
-            "cd " + dir_.path() +
+            "(cd " + dir_.path() +
             " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
             "api-ca.key -out api-ca.pem -days 2 -subj /CN=pebble-api-ca && openssl req -newkey ec "
             "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout api.key -out api.csr -subj "
             "/CN=localhost && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > api.ext && "
             "openssl x509 -req -in api.csr -CA api-ca.pem -CAkey api-ca.key -set_serial 1 -days 2 "
-            "-extfile api.ext -out api.pem");
+            "-extfile api.ext -out api.pem)");
         EXPECT_EQ(r.exit_code, 0) << r.output;
         nlohmann::json p{{"listenAddress", "127.0.0.1:" + std::to_string(api_port)},
                          {"managementListenAddress", "127.0.0.1:" + std::to_string(mgmt_port)},
