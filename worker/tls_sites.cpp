@@ -13,8 +13,8 @@
 
 #include "common/acme_paths.hpp"
 #include "common/log.hpp"
-#include "worker/transport/ktls.hpp"
 #include "common/unique_fd.hpp"
+#include "worker/transport/ktls.hpp"
 #include "worker/transport/tls_bundle.hpp"
 #include "worker/transport/tls_transport.hpp"
 
