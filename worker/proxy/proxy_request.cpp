@@ -263,11 +263,19 @@ void ProxyRequest::send_more() {
 }
 
 void ProxyRequest::lost_before_response(const char* what, int error) {
-    const std::string server = pool_.server_text(conn_->server());
+    const size_t conn_server = conn_->server();
+    const std::string server = pool_.server_text(conn_server);
     const bool was_reused = reused_;
     drop_connection(false);
-    // Nothing reached the app, or the request may be repeated: once, on a new connection.
-    const bool nothing_sent = sent_ == 0;
+    // Nothing reached the app, or the request may be repeated: once, on a new connection. A unix
+    // socket that resets before any response byte was closed with our bytes still unread in
+    // its queue: a connection the app never accepted (it stopped while the request sat in its
+    // listen backlog: an app restart) or one it left unread. The app did not read the whole
+    // request, so for a buffered request it counts as not sent, whatever its method.
+    const bool unread_by_app =
+        error == ECONNRESET && pool_.settings().servers.size() > conn_server &&
+        pool_.settings().servers[conn_server].kind == ListenAddress::Kind::unix_path;
+    const bool nothing_sent = sent_ == 0 || unread_by_app;
     if (nothing_sent || (idempotent_without_body() && !retried_sent_)) {
         if (!nothing_sent) retried_sent_ = true;
         fresh_next_ = true;
