@@ -203,6 +203,7 @@ void ProxyRequest::connected() {
     ForwardingContext ctx;
     ctx.peer = ex_->peer();
     ctx.tls = ex_->secure;
+    ctx.peer_trusted = handler_.trusted_proxies().contains(ctx.peer);
     std::optional<uint64_t> length;
     if (req.has_body || request_body_.size() > 0 || has_framing_header(req))
         length = request_body_.size();
