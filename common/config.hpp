@@ -151,6 +151,9 @@ struct Config {
     // Reverse proxy of the default site when no [site] is the default (see SiteSettings).
     std::vector<ProxyRoute> proxy;
     std::string proxy_fallback;
+    // Peers (CIDRs, "unix" for unix-socket peers) whose X-Forwarded-For and Forwarded the proxy
+    // appends to instead of replacing; empty = none is trusted.
+    std::vector<std::string> trusted_proxies;
 
     // [site NAME] sections, in file order. Without a site marked default, root/index/
     // server_name above form the default site, as they did before sites existed.

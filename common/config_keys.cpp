@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/cidr.hpp"
 #include "common/config_values.hpp"
 #include "common/host_pattern.hpp"
 
@@ -622,6 +623,32 @@ constexpr KeyOf<M> proxy_key(std::string_view section) {
                     &apply_proxy<M>, &check_proxy<M>, &write_proxy<M>};
 }
 
+// --- trusted_proxies = CIDR ... (repeatable; "unix" for unix-socket peers) ---
+
+Opt apply_trusted_proxies(const ConfigKey& k, Config& c, std::string_view value) {
+    const auto words = split_words(value);
+    if (words.empty())
+        return invalid_value(k.name, value, "give one or more CIDRs (127.0.0.1/8, ::1) or unix");
+    for (std::string_view w : words) {
+        auto cidr = parse_cidr(w);
+        if (!cidr) return invalid_value(k.name, value, cidr.error());
+        c.trusted_proxies.emplace_back(w);
+    }
+    return std::nullopt;
+}
+
+Opt check_trusted_proxies(const ConfigKey& k, const Config& c) {
+    for (const std::string& v : c.trusted_proxies) {
+        auto cidr = parse_cidr(v);
+        if (!cidr) return invalid_value(k.name, v, cidr.error());
+    }
+    return std::nullopt;
+}
+
+void write_trusted_proxies(const ConfigKey&, const Config& c, Values& out) {
+    for (const std::string& v : c.trusted_proxies) out.push_back(v);
+}
+
 using NK = NumberKind;
 
 // Ranges: durations are bounded by a day (longer is a typo, not a policy); sizes by what one
@@ -675,6 +702,8 @@ const ConfigKey kKeys[] = {
     proxy_key<&Config::proxy>("http"),
     string_key<&Config::proxy_fallback, Empty::required, rule_upstream_name>("http",
                                                                              "proxy_fallback"),
+    {"http", "trusted_proxies", true, 0, 0, &apply_trusted_proxies, &check_trusted_proxies,
+     &write_trusted_proxies},
 
     string_key<&Config::source_file, Empty::required, rule_any>("meta", "source_file"),
 

@@ -115,6 +115,30 @@ TEST(Proxy, HeaderPolicy) {
     }));
 }
 
+// The X-Forwarded-For headers the app gets for a request from 127.0.0.1 carrying `extra`, with
+// `trusted` as [http] trusted_proxies; "error" if the request failed.
+std::string forwarded_for_seen(FakeUpstream& up, const std::string& trusted,
+                               const std::string& extra) {
+    ProxiedSite p(up.address(), "proxy = / app\n", "", "trusted_proxies = " + trusted + "\n");
+    if (!p.ok) return "error: " + p.minid.log();
+    auto r = one(p.port(), request("GET", "/xff", extra));
+    if (!r || r->status != 200) return "error: no 200";
+    const UpstreamRequest u = up.requests().back();
+    return u.count("x-forwarded-for") == 1 ? u.header("x-forwarded-for") : "error: count";
+}
+
+// trusted_proxies: a listed peer's X-Forwarded-For is appended to; any other peer's replaced.
+TEST(Proxy, TrustedProxiesKeepTheirForwardedFor) {
+    FakeUpstream up([](const UpstreamRequest&) { return UpstreamReply::ok("hi"); });
+    const std::string spoofed = "X-Forwarded-For: 6.6.6.6, 7.7.7.7\r\n";
+    EXPECT_EQ(forwarded_for_seen(up, "10.0.0.0/8 127.0.0.1/8", spoofed),
+              "6.6.6.6, 7.7.7.7, 127.0.0.1");
+    // Without an incoming list a trusted peer's own address is all.
+    EXPECT_EQ(forwarded_for_seen(up, "127.0.0.1/8", ""), "127.0.0.1");
+    // Not listed (other ranges, IPv6 loopback, unix peers): replaced.
+    EXPECT_EQ(forwarded_for_seen(up, "10.0.0.0/8 ::1 unix", spoofed), "127.0.0.1");
+}
+
 TEST(Proxy, SmugglingAttemptsNeverReachTheUpstream) {
     FakeUpstream up(echo);
     ProxiedSite p(up.address());

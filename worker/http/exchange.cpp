@@ -107,6 +107,7 @@ void Exchange::reset() {
     secure = false;
     upstream_status = 0;
     upstream_ms = 0;
+    tunnel.reset();
     response_.reset(200);
     // arena_ and headers_ keep their capacity for the next owner.
 }

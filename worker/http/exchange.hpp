@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "worker/http/request.hpp"
 #include "worker/http/response.hpp"
+#include "worker/http/tunnel_peer.hpp"
 
 namespace minid::http {
 
@@ -107,6 +109,9 @@ class Exchange {
     // (or to the head of a streamed one), for the access log.
     int upstream_status = 0;
     uint32_t upstream_ms = 0;
+    // Set by a handler with a 101 response: once the head is out the session relays bytes
+    // between the client and this peer (an upgraded connection) instead of reading requests.
+    std::unique_ptr<TunnelPeer> tunnel;
     // Clears everything for reuse (pooled by the server).
     void reset();
 

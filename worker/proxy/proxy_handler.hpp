@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cidr.hpp"
 #include "worker/http/handler.hpp"
 #include "worker/proxy/proxy_request.hpp"
 #include "worker/proxy/upstream_pool.hpp"
@@ -18,14 +19,21 @@ namespace minid::proxy {
 class ProxyHandler final : public http::Handler {
   public:
     // `stream`: every response is streamed (a route's "stream"), not only event streams.
-    ProxyHandler(UpstreamPool& pool, uv_loop_t* loop, std::string temp_dir, bool stream)
-        : pool_(pool), loop_(loop), temp_dir_(std::move(temp_dir)), stream_(stream) {}
+    // `trusted`: the peers whose X-Forwarded-For is appended to; must outlive the handler.
+    ProxyHandler(UpstreamPool& pool, uv_loop_t* loop, std::string temp_dir, bool stream,
+                 const CidrList& trusted)
+        : pool_(pool),
+          loop_(loop),
+          temp_dir_(std::move(temp_dir)),
+          stream_(stream),
+          trusted_(trusted) {}
 
     void handle(http::Exchange& ex) override;
 
     // --- for ProxyRequest ---
     void release(ProxyRequest* r) { free_.push_back(r); }
     const std::string& temp_dir() const { return temp_dir_; }
+    const CidrList& trusted_proxies() const { return trusted_; }
     // Requests in flight (not pooled).
     size_t active() const { return all_.size() - free_.size(); }
 
@@ -34,6 +42,7 @@ class ProxyHandler final : public http::Handler {
     uv_loop_t* loop_;
     std::string temp_dir_;
     bool stream_;
+    const CidrList& trusted_;
     std::vector<std::unique_ptr<ProxyRequest>> all_;
     std::vector<ProxyRequest*> free_;
 };

@@ -13,6 +13,7 @@
 #include "worker/http/ascii.hpp"
 #include "worker/proxy/proxy_handler.hpp"
 #include "worker/proxy/upstream_request_head.hpp"
+#include "worker/proxy/upstream_tunnel.hpp"
 
 namespace minid::proxy {
 namespace {
@@ -81,6 +82,24 @@ bool has_framing_header(const http::Request& req) {
     return false;
 }
 
+// An upgrade the proxy can tunnel: an HTTP/1.1 GET without a body that names "upgrade" in
+// Connection and carries Upgrade. Anything else asking for one is an ordinary request, its
+// Upgrade dropped with the other hop-by-hop headers.
+bool wants_upgrade(const http::Request& req) {
+    if (req.method != http::Method::get || req.has_body || req.version_minor != 1) return false;
+    ConnectionFields connection;
+    bool upgrade = false;
+    for (uint32_t i = 0; i < req.header_count; ++i) {
+        const http::Header& h = req.headers[i];
+        if (iequals(h.name, "connection")) {
+            connection.add(h.value);
+        } else if (iequals(h.name, "upgrade") && !http::ascii::trim_ows(h.value).empty()) {
+            upgrade = true;
+        }
+    }
+    return upgrade && connection.lists("upgrade");
+}
+
 }  // namespace
 
 ProxyRequest::ProxyRequest(ProxyHandler& handler, UpstreamPool& pool, uv_loop_t* loop)
@@ -102,6 +121,7 @@ void ProxyRequest::start(http::Exchange& ex, bool stream) {
     ex_ = &ex;
     force_stream_ = stream;
     head_request_ = ex.request().method == http::Method::head;
+    upgrade_ = wants_upgrade(ex.request());
     state_ = State::reading_body;
     ex.set_producer(this);
     ex.set_body_reader(this);
@@ -203,6 +223,8 @@ void ProxyRequest::connected() {
     ForwardingContext ctx;
     ctx.peer = ex_->peer();
     ctx.tls = ex_->secure;
+    ctx.peer_trusted = handler_.trusted_proxies().contains(ctx.peer);
+    ctx.upgrade = upgrade_;
     std::optional<uint64_t> length;
     if (req.has_body || request_body_.size() > 0 || has_framing_header(req))
         length = request_body_.size();
@@ -210,7 +232,7 @@ void ProxyRequest::connected() {
     build_upstream_request_head(req, ctx, length, head_);
     sent_ = 0;
     file_chunk_off_ = file_chunk_len_ = 0;
-    parser_.begin(this, head_request_, false);
+    parser_.begin(this, head_request_, upgrade_);
     head_seen_ = complete_ = stream_ = false;
     sink_error_.clear();
     response_body_.reset();
@@ -386,6 +408,7 @@ void ProxyRequest::on_informational(const UpstreamResponseHead&) {
 
 void ProxyRequest::on_head(const UpstreamResponseHead& head) {
     head_seen_ = true;
+    upgraded_ = head.upgrade;
     ++pool_.counters.requests;
     ex_->upstream_status = head.status;
     http::Response& r = ex_->response();
@@ -436,7 +459,27 @@ void ProxyRequest::on_complete() {
     complete_ = true;
 }
 
+void ProxyRequest::finish_upgrade() {
+    uv_timer_stop(timer_.get());
+    // The connection now carries another protocol: it becomes the session's tunnel peer and
+    // never returns to the pool for reuse.
+    conn_->set_user(nullptr);
+    auto tunnel = std::make_unique<UpstreamTunnel>(pool_, std::move(conn_));
+    tunnel->leftover = parser_.take_upgrade_leftover();
+    tunnel->idle_timeout_ms = static_cast<uint64_t>(pool_.settings().read_timeout.count());
+    http::Exchange& ex = *ex_;
+    ex.upstream_ms = static_cast<uint32_t>(now() - started_ms_);
+    ex.response().body_length = 0;
+    ex.tunnel = std::move(tunnel);
+    release();
+    ex.respond();
+}
+
 void ProxyRequest::finish_buffered() {
+    if (upgraded_) {
+        finish_upgrade();
+        return;
+    }
     uv_timer_stop(timer_.get());
     // The app's connection is free again before the client has read a byte.
     drop_connection(parser_.reusable());
@@ -640,6 +683,7 @@ void ProxyRequest::release() {
     head_seen_ = complete_ = stream_ = eager_ = false;
     handed_ = 0;
     reused_ = fresh_next_ = retried_sent_ = false;
+    upgrade_ = upgraded_ = false;
     tries_ = 0;
     sink_error_.clear();
     handler_.release(this);

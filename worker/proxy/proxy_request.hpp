@@ -75,6 +75,8 @@ class ProxyRequest final : private http::Exchange::Producer,
     void read_more();
     void after_feed();
     void finish_buffered();
+    // After a 101 to an upgrade: the connection goes to the session as its tunnel peer.
+    void finish_upgrade();
     void begin_streaming();
     void pump();
     // Ends with an error page (before any byte went to the client) or a reset (after).
@@ -95,6 +97,8 @@ class ProxyRequest final : private http::Exchange::Producer,
     http::Exchange* ex_ = nullptr;
     bool head_request_ = false;
     bool force_stream_ = false;
+    bool upgrade_ = false;   // the client asked for an upgrade the proxy can tunnel
+    bool upgraded_ = false;  // the upstream answered it with 101
 
     BodySpool request_body_;
     std::string head_;                // the request head sent upstream

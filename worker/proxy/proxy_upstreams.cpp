@@ -19,14 +19,17 @@ Result<std::unique_ptr<ProxyUpstreams>> ProxyUpstreams::create(const Config& con
                                                                IoPoller& poller, uv_loop_t* loop) {
     auto out = std::make_unique<ProxyUpstreams>();
     const std::string dir = temp_dir();
+    auto trusted = CidrList::parse(config.trusted_proxies);
+    if (!trusted) return make_error("trusted_proxies: " + trusted.error());
+    out->trusted_ = std::move(trusted).value();
     for (const UpstreamSettings& u : config.upstreams) {
         auto pool = UpstreamPool::create(u, poller, loop);
         if (!pool) return make_error(pool.error());
         Entry e;
         e.name = u.name;
         e.pool = std::move(pool).value();
-        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir, false);
-        e.streaming = std::make_unique<ProxyHandler>(*e.pool, loop, dir, true);
+        e.handler = std::make_unique<ProxyHandler>(*e.pool, loop, dir, false, out->trusted_);
+        e.streaming = std::make_unique<ProxyHandler>(*e.pool, loop, dir, true, out->trusted_);
         out->entries_.push_back(std::move(e));
     }
     return out;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr.hpp"
 #include "common/config.hpp"
 #include "common/result.hpp"
 #include "common/stats_segment.hpp"
@@ -40,6 +41,7 @@ class ProxyUpstreams {
         std::unique_ptr<ProxyHandler> handler;  // declared after pool: destroyed first
         std::unique_ptr<ProxyHandler> streaming;
     };
+    CidrList trusted_;  // [http] trusted_proxies; the handlers hold a reference
     std::vector<Entry> entries_;
 };
 

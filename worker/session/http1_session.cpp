@@ -125,6 +125,9 @@ void Http1Session::on_io(uint32_t events) noexcept {
             }
             on_writable();
             return;
+        case State::tunnel:
+            relay_->on_client_io(events);
+            return;
         case State::lingering:
             on_lingering_readable();
             return;
@@ -192,6 +195,9 @@ void Http1Session::refresh_deadline() {
                 out_ && out_->awaiting_producer
                     ? kNoDeadline
                     : rate_window_start_ms_ + static_cast<uint64_t>(cfg.send_timeout.count());
+            break;
+        case State::tunnel:
+            deadline_ms_ = last_activity_ms_ + relay_->idle_timeout_ms();
             break;
         case State::lingering:
         case State::closing:
@@ -273,6 +279,10 @@ void Http1Session::check_deadline(uint64_t now_ms) {
             refresh_deadline();
             return;
         }
+        case State::tunnel:
+            log::debug("closing a tunnel idle for ", relay_->idle_timeout_ms(), " ms");
+            close_now();
+            return;
         case State::lingering:
             close_now();
             return;
@@ -493,9 +503,15 @@ void Http1Session::start_response() {
             keep = false;
     }
     close_after_ = !keep;
-    const auto persistence = !keep                    ? http::Http1Persistence::close
-                             : req.version_minor == 0 ? http::Http1Persistence::keep_announce
-                                                      : http::Http1Persistence::keep;
+    auto persistence = !keep                    ? http::Http1Persistence::close
+                       : req.version_minor == 0 ? http::Http1Persistence::keep_announce
+                                                : http::Http1Persistence::keep;
+    if (ex.tunnel) {
+        // A 101: the connection goes on as a tunnel, neither kept for requests nor closed.
+        close_after_ = false;
+        persistence = http::Http1Persistence::keep;
+        r.head.field("Connection", "upgrade");
+    }
     if (!hsts_.empty()) r.head.field("Strict-Transport-Security", hsts_);
     std::string& head = server_.scratch_head();
     http::write_http1_head(r, persistence, chunked, head);
@@ -684,10 +700,48 @@ void Http1Session::log_exchange(int status_override) {
 
 void Http1Session::finish_exchange() {
     log_exchange();
+    std::unique_ptr<http::TunnelPeer> tunnel = std::move(exchange_->tunnel);
     exchange_->complete();
     server_.release_exchange(std::move(exchange_));
     out_.reset();
+    if (tunnel) {
+        begin_tunnel(std::move(tunnel));
+        return;
+    }
     after_response(close_after_);
+}
+
+void Http1Session::begin_tunnel(std::unique_ptr<http::TunnelPeer> peer) {
+    state_ = State::tunnel;
+    // What the client sent after its request head belongs to the tunnel already.
+    const std::string_view early =
+        buf_ && fed_ < len_ ? std::string_view(buf_.get() + fed_, len_ - fed_) : std::string_view{};
+    relay_ = std::make_unique<TunnelRelay>(static_cast<TunnelRelay::Owner&>(*this), *transport_,
+                                           std::move(peer), early);
+    if (buf_) server_.buffers().release(std::move(buf_));
+    if (parser_) server_.release_parser(std::move(parser_));
+    len_ = fed_ = 0;
+    last_activity_ms_ = server_.now_ms();
+    refresh_deadline();
+    relay_->start();
+    if (state_ == State::tunnel && relay_->reads_client() && transport_->has_buffered_input())
+        server_.poller().schedule(this);
+}
+
+void Http1Session::tunnel_moved(uint64_t from_client, uint64_t to_client) noexcept {
+    server_.count_bytes(from_client, to_client);
+    last_activity_ms_ = server_.now_ms();
+    refresh_deadline();
+    // TLS may hold decrypted input that no epoll event will announce.
+    if (relay_->reads_client() && transport_->has_buffered_input()) server_.poller().schedule(this);
+}
+
+void Http1Session::tunnel_ended(bool broken) noexcept {
+    if (broken) {
+        abort_now();  // a reset tells the client that the tunnel broke, not that it ended
+    } else {
+        close_now();
+    }
 }
 
 void Http1Session::after_response(bool close) {
@@ -779,6 +833,8 @@ void Http1Session::close_now() {
     }
     state_ = State::closing;
     out_.reset();
+    // The relay itself goes with the session (this may run inside one of its calls).
+    if (relay_) relay_->stop();
     if (buf_) server_.buffers().release(std::move(buf_));
     if (parser_) server_.release_parser(std::move(parser_));
     len_ = fed_ = 0;

@@ -15,6 +15,7 @@
 #include "worker/http/exchange.hpp"
 #include "worker/http/request_parser.hpp"
 #include "worker/io_poller.hpp"
+#include "worker/session/tunnel_relay.hpp"
 #include "worker/transport/plain_transport.hpp"
 #include "worker/transport/transport.hpp"
 
@@ -23,7 +24,9 @@ namespace minid {
 class Server;
 class TlsTransport;
 
-class Http1Session final : public IoPoller::Watcher, private http::Exchange::Owner {
+class Http1Session final : public IoPoller::Watcher,
+                           private http::Exchange::Owner,
+                           private TunnelRelay::Owner {
   public:
     enum class State : uint8_t {
         reading_head,     // waiting for (the rest of) a request head; idle between requests too
@@ -31,6 +34,8 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
                           // dropped) before any response goes out
         waiting_handler,  // the request was read whole; the handler has not answered yet
         writing,          // a response (or the next piece of a streamed one) is being sent
+        tunnel,           // after a 101: bytes relayed both ways (TunnelRelay) until both
+                          // sides are done, or idle for the peer's idle timeout
         lingering,        // half-closed after the last response; dropping what the peer sends
         closing,          // closed; the server frees it at the end of the event batch
     };
@@ -86,6 +91,11 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     void exchange_responded(http::Exchange& ex) noexcept override;
     void exchange_wrote(http::Exchange& ex) noexcept override;
     void exchange_aborted(http::Exchange& ex) noexcept override;
+    // --- TunnelRelay::Owner ---
+    void tunnel_moved(uint64_t from_client, uint64_t to_client) noexcept override;
+    void tunnel_ended(bool broken) noexcept override;
+    // The 101 head is out: the connection becomes a tunnel to `peer`.
+    void begin_tunnel(std::unique_ptr<http::TunnelPeer> peer);
 
     void on_readable();
     void on_writable();
@@ -138,6 +148,7 @@ class Http1Session final : public IoPoller::Watcher, private http::Exchange::Own
     std::unique_ptr<http::Exchange>
         exchange_;  // leased from the server while a request is in flight
     std::unique_ptr<Outgoing> out_;
+    std::unique_ptr<TunnelRelay> relay_;  // in State::tunnel
     State state_ = State::reading_head;
     Transport::Want watching_ = Transport::Want::nothing;  // what the transport waits for
     bool socket_drained_ = false;  // the last read left the socket's receive queue empty

@@ -22,6 +22,8 @@ uint32_t epoll_events_for(Transport::Want want) {
             return EPOLLOUT;
         case Transport::Want::peer_close:
             return EPOLLRDHUP;
+        case Transport::Want::read_write:
+            return EPOLLIN | EPOLLOUT;
     }
     return 0;
 }

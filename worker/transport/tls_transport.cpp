@@ -301,6 +301,9 @@ Status TlsTransport::watch(Want want) {
         case Want::peer_close:
             events = EPOLLRDHUP;
             break;
+        case Want::read_write:
+            events = read_needs_ | write_needs_;
+            break;
     }
     return watch_.set(poller_, fd_.get(), events, &watcher_);
 }

@@ -38,6 +38,7 @@ class Transport {
         read,        // more input
         write,       // room to write
         peer_close,  // only the peer closing (a handler is busy and no input is wanted now)
+        read_write,  // input and room to write at once (a tunnel relaying both ways)
     };
 
     // Readiness reported to the session's on_io(). Only `broken` is a verdict; `ready` means

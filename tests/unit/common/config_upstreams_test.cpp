@@ -193,5 +193,59 @@ TEST(ConfigUpstreams, ValidateChecksAConfigBuiltInCode) {
     EXPECT_FALSE(validate_config(c).ok()) << "duplicate prefix";
 }
 
+TEST(ConfigUpstreams, TrustedProxiesAreRepeatableListsAndRoundTrip) {
+    auto c = parse_config_text(
+        "[http]\n"
+        "root = /srv/main\n"
+        "trusted_proxies = 127.0.0.1/8 ::1\n"
+        "trusted_proxies = unix\n"
+        "trusted_proxies = 2001:db8::/32 192.0.2.7\n",
+        "t.conf");
+    ASSERT_TRUE(c.ok()) << c.error();
+    EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"127.0.0.1/8", "::1", "unix",
+                                                            "2001:db8::/32", "192.0.2.7"}));
+    expect_round_trip(*c);
+    EXPECT_NE(c->serialize().find("trusted_proxies = 127.0.0.1/8\ntrusted_proxies = ::1\n"),
+              std::string::npos)
+        << c->serialize();
+}
+
+TEST(ConfigUpstreams, NoTrustedProxiesByDefaultAndNoLineWritten) {
+    auto c = parse_config_text("[http]\nroot = /srv/main\n", "t.conf");
+    ASSERT_TRUE(c.ok()) << c.error();
+    EXPECT_TRUE(c->trusted_proxies.empty());
+    EXPECT_EQ(c->serialize().find("trusted_proxies"), std::string::npos);
+}
+
+TEST(ConfigUpstreams, BadTrustedProxiesNameTheLine) {
+    auto c = parse_config_text(
+        "[http]\n"
+        "root = /srv/main\n"
+        "trusted_proxies = 10.0.0.0/8 10.0.0.0/33\n"
+        "trusted_proxies = localhost\n"
+        "trusted_proxies =\n",
+        "p.conf");
+    ASSERT_FALSE(c.ok());
+    const std::string& e = c.error();
+    EXPECT_NE(e.find("p.conf:3: invalid trusted_proxies"), std::string::npos) << e;
+    EXPECT_NE(e.find("the prefix length must be 0..32"), std::string::npos) << e;
+    EXPECT_NE(e.find("p.conf:4: invalid trusted_proxies"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected an IPv4 or IPv6 address"), std::string::npos) << e;
+    EXPECT_NE(e.find("p.conf:5: invalid trusted_proxies"), std::string::npos) << e;
+}
+
+TEST(ConfigUpstreams, ValidateChecksTrustedProxiesBuiltInCode) {
+    testing::TempDir dir;
+    Config c;
+    c.root = dir.path();
+    c.trusted_proxies = {"10.0.0.0/8", "unix"};
+    EXPECT_TRUE(validate_config(c).ok());
+    c.trusted_proxies.push_back("10.0.0.0/x");
+    auto st = validate_config(c);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().find("invalid trusted_proxies '10.0.0.0/x'"), std::string::npos)
+        << st.error();
+}
+
 }  // namespace
 }  // namespace minid
