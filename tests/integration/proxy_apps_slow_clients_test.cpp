@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -77,8 +78,15 @@ TEST(ProxyAppsSlowClients, GunicornSyncBehindMinidKeepsServing) {
     EXPECT_TRUE(stats["slow_bodies"].empty()) << stats.dump();
     EXPECT_TRUE(stats["duplicate_posts"].empty()) << stats.dump();
 
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's shadow memory and quarantine of freed blocks (256 MiB by default) make RSS say
+    // nothing about minid's own buffers: the bound is checked in the plain build.
+    std::printf("RSS bound not checked under AddressSanitizer: minid grew by %lu KiB\n",
+                static_cast<unsigned long>(rss_peak - rss_before));
+#else
     EXPECT_LE(rss_peak - rss_before, 64u * 1024)
         << "minid grew by " << (rss_peak - rss_before) << " KiB";
+#endif
     EXPECT_TRUE(eventually([&] { return tree_deleted_files(minid.pid()).empty(); }, 10s))
         << "still open: " << tree_deleted_files(minid.pid()).front();
     EXPECT_TRUE(fs::is_empty(tmp)) << "files left in " << tmp;

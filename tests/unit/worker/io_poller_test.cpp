@@ -332,7 +332,10 @@ TEST_F(IoPollerTest, DoesNotPollWhileMoreTasksAreRunnableThanCpus) {
     // it takes about 11 clear readings (CrowdScore), which 15 events 2 ms apart provide.
     loadavg_.set_running(1);
     cpu_ms_for_events(*poller_, std::vector<std::chrono::milliseconds>(15, 2ms));
-    const double alone = cpu_ms_for_events(*poller_, {2ms, 150ms});
+    // The most CPU of up to kTries polls (see kTries: a poller starved by other tests yields).
+    double alone = 0;
+    for (int i = 0; i < kTries && alone <= 10.0; ++i)
+        alone = std::max(alone, cpu_ms_for_events(*poller_, {2ms, 150ms}));
     EXPECT_GT(alone, 10.0) << "did not poll again once the CPUs were free";
 }
 
