@@ -16,7 +16,7 @@ class SessionStorage {
     // Reserves room for `keep` pointers up front, so that giving memory back never allocates.
     explicit SessionStorage(size_t keep) : keep_(keep) { free_.reserve(keep); }
     ~SessionStorage() {
-        for (void* b : free_) ::operator delete (b, sizeof(T), std::align_val_t{alignof(T)});
+        for (void* b : free_) ::operator delete (b, std::align_val_t{alignof(T)});
     }
     SessionStorage(const SessionStorage&) = delete;
     SessionStorage& operator=(const SessionStorage&) = delete;
@@ -52,7 +52,7 @@ class SessionStorage {
             free_.push_back(mem);
             return;
         }
-        ::operator delete (mem, sizeof(T), std::align_val_t{alignof(T)});
+        ::operator delete (mem, std::align_val_t{alignof(T)});
     }
 
     size_t keep_;
