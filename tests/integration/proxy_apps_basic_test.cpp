@@ -89,7 +89,7 @@ TEST(ProxyApps, GunicornSyncOverUnixSocket) {
     ProxySetup setup;
     const std::string app_address = "unix:" + setup.dir.file("app.sock");
     setup.write_config({app_address});
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;
@@ -104,7 +104,7 @@ TEST(ProxyApps, WaitressOverTcpWithKeepAlive) {
     ProxySetup setup;
     const std::string app_address = "127.0.0.1:" + std::to_string(free_port());
     setup.write_config({app_address}, "keepalive = 8");
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;
@@ -129,7 +129,7 @@ TEST(ProxyApps, ProxyFallbackServesFilesFirst) {
     ProxySetup setup;
     const std::string app_address = "unix:" + setup.dir.file("app.sock");
     setup.write_config({app_address}, "", "proxy_fallback = app");
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;
@@ -153,7 +153,7 @@ TEST(ProxyApps, ServerSentEventsArriveAsTheAppSendsThem) {
     ProxySetup setup;
     const std::string app_address = "unix:" + setup.dir.file("app.sock");
     setup.write_config({app_address});
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;

@@ -272,19 +272,6 @@ std::string ProxySetup::app_stats(const std::string& app_address) const {
     return ::testing::AssertionSuccess();
 }
 
-bool proxy_not_built(const std::string& check_output, std::string& why) {
-    // A minid without the proxy rejects the section and the keys by name.
-    for (const char* sign :
-         {"which this minid does not have", "unknown key 'proxy", "unknown section [upstream"}) {
-        if (check_output.find(sign) != std::string::npos) {
-            why = "this minid has no reverse proxy yet (it rejects the proxy config): " +
-                  check_output;
-            return true;
-        }
-    }
-    return false;
-}
-
 double Latencies::percentile(double p) const {
     if (ms.empty()) return 0;
     std::vector<double> v = ms;

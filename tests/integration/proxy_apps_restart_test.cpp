@@ -52,7 +52,7 @@ void restart_under_load(bool socket_held_by_parent) {
     const std::string sock = setup.dir.file("app.sock");
     const std::string app_address = "unix:" + sock;
     setup.write_config({app_address});
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     int held = -1;
     if (socket_held_by_parent) {
@@ -114,7 +114,7 @@ TEST(ProxyAppsRestart, GunicornHupTwice) {
     ProxySetup setup;
     const std::string app_address = "unix:" + setup.dir.file("app.sock");
     setup.write_config({app_address});
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;
@@ -141,7 +141,7 @@ TEST(ProxyAppsRestart, TwentyMinidReloadsUnderProxiedLoad) {
     ProxySetup setup;
     const std::string app_address = "127.0.0.1:" + std::to_string(free_port());
     setup.write_config({app_address}, "keepalive = 16");
-    SKIP_UNLESS_PROXY_CONFIG_OK(setup);
+    ASSERT_PROXY_CONFIG_OK(setup);
 
     AppProcess app;
     MinidProcess minid;
