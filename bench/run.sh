@@ -12,7 +12,9 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_LIB="$BENCH_DIR/lib"
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
-ALL_LOADS=(hey keepalive close big idle reload spread capped)
+ALL_LOADS=(hey keepalive close big idle reload spread capped
+    tls-keepalive tls-full tls-full-rsa tls-resumed tls-big tls-idle)
+TLS_LOAD_LIST=tls-keepalive,tls-full,tls-full-rsa,tls-resumed,tls-big,tls-idle
 
 usage() {
     cat <<'EOF'
@@ -35,8 +37,10 @@ usage: bench/run.sh [options]
   --write-results     also write bench/RESULTS.md, its charts and bench/RESULTS-configs.md
   --proxy [LOADS]     also the reverse-proxy loads of bench/proxy.sh (posts,slow,cost: all by
                       default) in the same run and report; --proxy-only runs only those
-  --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread,capped (default
+  --loads LIST        comma list of hey,keepalive,close,big,idle,reload,spread,capped,
+                      tls-keepalive,tls-full,tls-full-rsa,tls-resumed,tls-big,tls-idle (default
                       all; capped needs root and a cgroup with the cpu controller)
+  --tls               only the TLS loads (the tls-* above); --no-tls leaves them out
   --skip LIST         loads to leave out; --no-LOAD (e.g. --no-idle) does the same for one
   --idle-conns N      idle keep-alive connections of the idle load (default 10000)
   --close-tool T      ab (default) or wrk (wrk -H 'Connection: close') for the close load
@@ -53,7 +57,7 @@ EOF
 COMMAND_LINE="bench/run.sh $*"
 ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS="" POSTS=0
 WRITE_RESULTS=0 PROXY_LOADS="" MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
-SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped" SKIP=""
+SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped,$TLS_LOAD_LIST" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
     case "$1" in
@@ -84,6 +88,8 @@ while (($#)); do
             PROXY_LOADS=posts,slow,cost
             if [[ "${2:-}" =~ ^(posts|slow|cost)(,(posts|slow|cost))*$ ]]; then PROXY_LOADS="$2"; shift; fi
             ;;
+        --tls) LOADS="$TLS_LOAD_LIST" ;;
+        --no-tls) SKIP="$SKIP,$TLS_LOAD_LIST" ;;
         --out) OUT_DIR="$2"; shift ;;
         --keep-tmp) KEEP_TMP=1 ;;
         --no-*) SKIP="$SKIP,${1#--no-}" ;;
@@ -108,13 +114,15 @@ fi
 if ((QUICK)); then
     ROUNDS=1 HEY_REPEAT=1 HEY_N=500 HEY_C=20 WRK_SECS=2 WRK_C=20 AB_N=2000 AB_C=8 BIG_C=4
     PROBE_SECS=2 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-1000} RELOAD_SECS=5 RELOADS=6 RELOAD_GAP=0.5
-    SPREAD_SECS=3 IDLE_HOLD_MAX=60
+    SPREAD_SECS=3 IDLE_HOLD_MAX=60 TLS_SECS=2 STIME_SECS=2
 else
     HEY_REPEAT=${HEY_REPEAT:-5} HEY_N=2000 HEY_C=50 WRK_SECS=10 WRK_C=50 AB_N=20000 AB_C=8 BIG_C=8
     PROBE_SECS=5 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-10000} RELOAD_SECS=${RELOAD_SECS:-20}
     RELOADS=${RELOADS:-20} RELOAD_GAP=${RELOAD_GAP:-0.5}
-    SPREAD_SECS=10 IDLE_HOLD_MAX=120
+    SPREAD_SECS=10 IDLE_HOLD_MAX=120 TLS_SECS=${TLS_SECS:-5} STIME_SECS=${STIME_SECS:-3}
 fi
+# The TLS idle load's connections (each a full handshake).
+TLS_IDLE_CONNS=${TLS_IDLE_CONNS:-1000}
 # The capped load's CPU quota per 100 ms period: 50000 = half a CPU.
 CAPPED_QUOTA_US=${CAPPED_QUOTA_US:-50000}
 # Connection spread is about how the kernel hands connections to 2 workers: give them both CPUs.
@@ -131,6 +139,9 @@ for load in ${LOADS//,/ }; do
     [[ ",$SKIP," == *",$load,"* ]] || SELECTED_LOADS+=("$load")
 done
 
+TLS_ON=0
+[[ " ${SELECTED_LOADS[*]} " == *" tls-"* ]] && TLS_ON=1
+
 # ---- tools -----------------------------------------------------------------------------------
 PY=/usr/bin/python3
 [[ -x "$PY" ]] || PY=$(command -v python3)
@@ -141,6 +152,8 @@ source "$BENCH_LIB/common.sh"
 source "$BENCH_LIB/servers.sh"
 # shellcheck source=lib/loads.sh
 source "$BENCH_LIB/loads.sh"
+# shellcheck source=lib/tls_loads.sh
+source "$BENCH_LIB/tls_loads.sh"
 # shellcheck source=lib/cgroup.sh
 source "$BENCH_LIB/cgroup.sh"
 
@@ -159,13 +172,17 @@ apt_install() {
 
 ensure_tools() {
     local -A pkg_of=([nginx]=nginx-light [h2o]=h2o [lighttpd]=lighttpd [wrk]=wrk [hey]=hey
-        [ab]=apache2-utils [gnuplot]=gnuplot-nox [curl]=curl [taskset]=util-linux [cc]=gcc)
+        [ab]=apache2-utils [gnuplot]=gnuplot-nox [curl]=curl [taskset]=util-linux [cc]=gcc [openssl]=openssl)
     local missing=() cmd
     for cmd in "${!pkg_of[@]}"; do
         command -v "$cmd" >/dev/null || missing+=("${pkg_of[$cmd]}")
     done
     if ((${#missing[@]})); then
         apt_install "${missing[@]}" || die "missing tools (${missing[*]}): install them or drop --no-install"
+    fi
+    # lighttpd's TLS is a module of its own package.
+    if ((TLS_ON)) && [[ ",$SERVERS," == *,lighttpd,* && ! -e /usr/lib/lighttpd/mod_openssl.so ]]; then
+        apt_install lighttpd-mod-openssl || warn "lighttpd-mod-openssl unavailable: lighttpd's TLS loads skipped"
     fi
     local wanted=",$SERVERS,"
     ((POSTS)) && wanted="$wanted$POSTS_SERVERS,"
@@ -252,6 +269,19 @@ printf 'Hello, world!' >"$DOCROOT/hello.txt"
 head -c 1048576 /dev/urandom >"$DOCROOT/1m.bin"
 chmod -R a+rX "$DOCROOT"
 
+# The TLS loads' certificates, made for the run: ECDSA P-256 (every TLS load but one) and
+# RSA-2048 (tls-full-rsa), self-signed for localhost; the clients do not verify them.
+TLS_DIR="$BENCH_TMP/tls"
+if ((TLS_ON)); then
+    mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TLS_DIR/ecdsa.key" \
+        -out "$TLS_DIR/ecdsa.pem" -days 7 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 &&
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS_DIR/rsa.key" \
+            -out "$TLS_DIR/rsa.pem" -days 7 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 ||
+        die "openssl could not make the TLS loads' certificates"
+    chmod -R a+rX "$TLS_DIR"
+fi
+
 IDLE_BIN="$BENCH_TMP/idle_conns"
 cc -O2 -Wall -Wextra -o "$IDLE_BIN" "$BENCH_LIB/idle_conns.c"
 
@@ -286,6 +316,13 @@ for name in ${SERVERS//,/ }; do
     fi
     if server_start "$name" "$name" "$WORKERS" "${SERVER_BASE_PORT[$name]}"; then
         STARTED+=("$name")
+        # The TLS loads' instance of it (the Python rows have none): the same config plus a TLS
+        # listener, apart from the main instance so that TLS leaves the plain loads' figures
+        # (memory above all: libcrypto's pages) as they were.
+        if ((TLS_ON)) && [[ "$name" =~ ^(minid|minid-[a-z]+|nginx|nginx-deferred|h2o|lighttpd)$ ]]; then
+            tls_start "$name" "$name-tls" ecdsa 300 350 ||
+                warn "$name does not serve hello.txt over TLS: its TLS loads are skipped"
+        fi
     else
         warn "$name does not serve files: skipped"
     fi
@@ -296,6 +333,11 @@ done
 warm_up() {
     client 20 wrk -t1 -c8 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/hello.txt" >/dev/null 2>&1 || true
     client 20 wrk -t1 -c2 -d1s "http://127.0.0.1:${SRV_PORT[$1]}/1m.bin" >/dev/null 2>&1 || true
+    if tls_has "$1"; then
+        client 20 wrk -t1 -c8 -d1s "$(tls_url "$1" /hello.txt)" >/dev/null 2>&1 || true
+        client 20 wrk -t1 -c2 -d1s "$(tls_url "$1" /1m.bin)" >/dev/null 2>&1 || true
+        client 20 openssl s_time -connect "127.0.0.1:${SRV_TLS_PORTS[$1-tls]}" -new -time 1 >/dev/null 2>&1 || true
+    fi
 }
 # Memory of each server once warm, per worker process: RSS, and the private part of it (USS).
 record_memory() {
@@ -338,6 +380,13 @@ if [[ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/nu
     echo "size reload wrk -c$WRK_C -d${RELOAD_SECS}s, $RELOADS reloads ${RELOAD_GAP}s apart"
     echo "size spread 2 workers, wrk -c$WRK_C -d${SPREAD_SECS}s"
     echo "size capped wrk -c$WRK_C -d${WRK_SECS}s at ${CAPPED_QUOTA_US} us of CPU per 100 ms"
+    echo "size tls-keepalive wrk -t1 -c$WRK_C -d${TLS_SECS}s over https"
+    echo "size tls-big wrk -t1 -c$BIG_C -d${TLS_SECS}s on 1m.bin over https"
+    echo "size tls-full openssl s_time -new -time $STIME_SECS (ECDSA P-256)"
+    echo "size tls-full-rsa openssl s_time -new -time $STIME_SECS (RSA-2048, a fresh instance)"
+    echo "size tls-resumed openssl s_time -reuse -time $STIME_SECS (session tickets)"
+    echo "size tls-idle $TLS_IDLE_CONNS idle TLS connections (lib/idle_tls.py), probe wrk -c$PROBE_C -d${PROBE_SECS}s over https"
+    echo "tls_idle_conns $TLS_IDLE_CONNS"
     echo "size posts hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
     echo "machine $(nproc) vCPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(systemd-detect-virt 2>/dev/null || echo unknown-virt), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "nofile $NOFILE"

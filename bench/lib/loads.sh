@@ -22,10 +22,13 @@ parse() {
 kv() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "nan" : v) }'; }
 
 # run_wrk OUT SECONDS CONNS PATH PORT [extra env]: one wrk run with the WRKSTAT hook.
-run_wrk() {
-    local out="$1" secs="$2" conns="$3" path="$4" port="$5"
+run_wrk() { run_wrk_url "$1" "$2" "$3" "http://127.0.0.1:$5$4"; }
+
+# run_wrk_url OUT SECONDS CONNS URL: the same for any URL (https for the TLS loads).
+run_wrk_url() {
+    local out="$1" secs="$2" conns="$3" url="$4"
     client $((secs + 30)) wrk -t1 -c"$conns" -d"${secs}s" --latency \
-        -s "$BENCH_LIB/wrk_report.lua" "http://127.0.0.1:$port$path" >"$out" 2>&1 || true
+        -s "$BENCH_LIB/wrk_report.lua" "$url" >"$out" 2>&1 || true
 }
 
 # hey_bursts ROUND LOAD KEY: HEY_REPEAT bursts of hey -n HEY_N -c HEY_C on hello.txt, each
@@ -100,21 +103,30 @@ load_big() {
 
 # 5. many idle keep-alive connections: memory per connection, and whether other clients stay fast.
 load_idle() {
-    local round="$1" key="$2" pid="${SRV_PID[$2]}" port="${SRV_PORT[$2]}"
-    local out probe0 probe1 rss0 rss1 cpu0 cpu1 ready="" cpid held t parsed done_line
-    out=$(raw_log "$round" idle "$key")
-    probe0=$(raw_log "$round" idle-probe-before "$key")
-    probe1=$(raw_log "$round" idle-probe-during "$key")
+    idle_load "$1" idle "$2" "${SRV_PID[$2]}" "${SRV_PORT[$2]}" "http://127.0.0.1:${SRV_PORT[$2]}/hello.txt" \
+        "$IDLE_BIN" 127.0.0.1 "${SRV_PORT[$2]}" /hello.txt "$IDLE_CONNS" "$IDLE_HOLD_MAX"
+}
+
+# idle_load ROUND LOAD KEY PID PORT PROBE_URL CLIENT...: the idle load's procedure with any idle
+# client that prints READY and DONE lines as lib/idle_conns.c does (the TLS one too), against
+# the server whose process tree is PID; PORT is where it holds the connections; recorded as KEY.
+idle_load() {
+    local round="$1" load="$2" key="$3" pid="$4" port="$5" url="$6" client_cmd=("${@:7}")
+    local out probe0 probe1 rss0 rss1 uss0 uss1 cpu0 cpu1 ready="" cpid held t parsed done_line
+    out=$(raw_log "$round" "$load" "$key")
+    probe0=$(raw_log "$round" "$load-probe-before" "$key")
+    probe1=$(raw_log "$round" "$load-probe-during" "$key")
 
     # Probe without idle connections first: the reference for "stays fast".
-    run_wrk "$probe0" "$PROBE_SECS" "$PROBE_C" /hello.txt "$port"
-    record "$round" idle "$key" probe_before_p99_ms "$(parse wrk "$probe0" | kv p99_ms)"
+    run_wrk_url "$probe0" "$PROBE_SECS" "$PROBE_C" "$url"
+    record "$round" "$load" "$key" probe_before_p99_ms "$(parse wrk "$probe0" | kv p99_ms)"
 
     rss0=$(proctree rss "$pid")
+    uss0=$(proctree private "$pid")
     cpu0=$(server_cpu "$pid")
     : >"$out"  # exists before the background client opens it: the READY poll reads it
     taskset -c "$CLIENT_CPUS" timeout --kill-after=5 $((IDLE_HOLD_MAX + 150)) \
-        "$IDLE_BIN" 127.0.0.1 "$port" /hello.txt "$IDLE_CONNS" "$IDLE_HOLD_MAX" >"$out" 2>&1 &
+        "${client_cmd[@]}" >"$out" 2>&1 &
     cpid=$!
     BG_PIDS+=("$cpid")
     for ((t = 0; t < 1500; t++)); do  # setup is bounded by the client itself (120 s)
@@ -132,40 +144,44 @@ load_idle() {
     cpu1=$(server_cpu "$pid")
     sleep 0.5
     rss1=$(proctree rss "$pid")
+    uss1=$(proctree private "$pid")
     held=$(proctree conns "$pid" "$port" | awk '{ s += $2 } END { print s + 0 }')
 
-    run_wrk "$probe1" "$PROBE_SECS" "$PROBE_C" /hello.txt "$port"
+    run_wrk_url "$probe1" "$PROBE_SECS" "$PROBE_C" "$url"
     kill -TERM "$cpid" 2>/dev/null || true
     wait "$cpid" 2>/dev/null || true
     done_line=$(grep -m1 '^DONE' "$out" || true)
 
     local ok
     ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$ready")
-    record "$round" idle "$key" conns_ok "$ok"
-    record "$round" idle "$key" conns_failed \
+    record "$round" "$load" "$key" conns_ok "$ok"
+    record "$round" "$load" "$key" conns_failed \
         "$(($(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$ready") + $(sed -n 's/.* timeouts=\([0-9]*\).*/\1/p' <<<"$ready")))"
-    record "$round" idle "$key" conns_held_server "$held"
-    record "$round" idle "$key" conns_alive_end "$(sed -n 's/.*alive=\([0-9]*\).*/\1/p' <<<"$done_line")"
-    record "$round" idle "$key" setup_s "$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")"
+    record "$round" "$load" "$key" conns_held_server "$held"
+    record "$round" "$load" "$key" conns_alive_end "$(sed -n 's/.*alive=\([0-9]*\).*/\1/p' <<<"$done_line")"
+    record "$round" "$load" "$key" setup_s "$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")"
     # Server CPU per connection set up (accept, one request, keep it): µs.
-    record "$round" idle "$key" cpu_us_per_conn "$(cpu_per_unit "$cpu0" "$cpu1" "$ok" 1e6)"
-    record "$round" idle "$key" rss_before_kib "${rss0%% *}"
-    record "$round" idle "$key" rss_after_kib "${rss1%% *}"
-    record "$round" idle "$key" rss_workers_before "${rss0#* }"
+    record "$round" "$load" "$key" cpu_us_per_conn "$(cpu_per_unit "$cpu0" "$cpu1" "$ok" 1e6)"
+    record "$round" "$load" "$key" rss_before_kib "${rss0%% *}"
+    record "$round" "$load" "$key" rss_after_kib "${rss1%% *}"
+    record "$round" "$load" "$key" rss_workers_before "${rss0#* }"
     # Per worker *process* (h2o's workers are threads of one process).
-    record "$round" idle "$key" rss_per_worker_kib \
+    record "$round" "$load" "$key" rss_per_worker_kib \
         "$(awk -v t="${rss0%% *}" -v list="${rss0#* }" 'BEGIN { n = split(list, w, " "); printf "%.0f\n", (n > 0 ? t / n : t) }')"
     # Per connection the server really holds (gunicorn's sync workers hold none: nan).
-    record "$round" idle "$key" kib_per_conn \
+    record "$round" "$load" "$key" kib_per_conn \
         "$(awk -v a="${rss1%% *}" -v b="${rss0%% *}" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f\n", (a - b) / n; else print "nan" }')"
+    # The same from the private memory (USS) of the server's processes.
+    record "$round" "$load" "$key" private_kib_per_conn \
+        "$(awk -v a="${uss1%% *}" -v b="${uss0%% *}" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f\n", (a - b) / n; else print "nan" }')"
     parsed=$(parse wrk "$probe1")
     if [[ "$(kv requests <<<"$parsed")" == 0 ]]; then
         warn "$key answered none of the probe's requests while holding $ok idle connections (a connection limit? see README)"
     fi
-    record "$round" idle "$key" probe_requests "$(kv requests <<<"$parsed")"
-    record "$round" idle "$key" probe_rps "$(kv rps <<<"$parsed")"
-    record "$round" idle "$key" probe_p99_ms "$(kv p99_ms <<<"$parsed")"
-    record "$round" idle "$key" probe_errors "$(kv errors <<<"$parsed")"
+    record "$round" "$load" "$key" probe_requests "$(kv requests <<<"$parsed")"
+    record "$round" "$load" "$key" probe_rps "$(kv rps <<<"$parsed")"
+    record "$round" "$load" "$key" probe_p99_ms "$(kv p99_ms <<<"$parsed")"
+    record "$round" "$load" "$key" probe_errors "$(kv errors <<<"$parsed")"
 }
 
 # 6. reload under load: graceful reloads while wrk runs; every failed request counts.

@@ -18,6 +18,14 @@ from collections import defaultdict
 KEEPALIVE_CPU_VS_BEST = 0.8  # keep-alive CPU per request <= 0.8x the best of h2o and lighttpd
 CLOSE_CPU_VS_NGINX = 0.6     # one connection per request: CPU <= 0.6x nginx's
 IDLE_RSS_MIB = 4.0           # RSS per idle worker
+# TLS targets (issue 16): ratios to nginx's medians, and KiB per idle TLS connection.
+TLS_KEEPALIVE_RPS_VS_NGINX = 1.3
+TLS_KEEPALIVE_CPU_VS_NGINX = 0.75
+TLS_FULL_CPU_VS_NGINX = 1.0
+TLS_RESUMED_CPU_VS_NGINX = 0.8
+TLS_BIG_MBS_VS_NGINX = 1.0
+TLS_IDLE_KIB = 4.0
+TLS_LOADS = ("tls-keepalive", "tls-full", "tls-full-rsa", "tls-resumed", "tls-big", "tls-idle")
 
 # The posts' rows: label, and the posts' own "% of NGINX" (shared/POSTS-TABLE.md).
 POSTS_ROWS = {
@@ -257,6 +265,11 @@ class Report:
             lines.append(f"- **The posts' table**: minid {short(med('posts', 'minid', 'cpu_us_per_req'))} µs of CPU per "
                          f"request (nginx {short(med('posts', 'nginx', 'cpu_us_per_req'))}) and "
                          f"{self.pct_of_nginx('posts', 'minid', 'rps')} of nginx's RPS{best}.")
+        tls = self.tls_targets()
+        if tls:
+            met = sum(1 for _, ok in tls if ok)
+            lines.append(f"- **TLS**: {met} of {len(tls)} targets met (the TLS section below): "
+                         + "; ".join(f"{text}{'' if ok else ' **missed**'}" for text, ok in tls) + ".")
         if self.warnings:
             lines.append(f"- {len(self.warnings)} warning(s) during the run (end of this report): treat the "
                          "figures they name as suspect.")
@@ -432,6 +445,84 @@ class Report:
                           "the server, not the client, sets the rate. Throttled = periods in which it used up its "
                           "quota (below 80%: a warning).", extra=("throttled_pct", "throttled %"))
 
+    # ---- TLS -------------------------------------------------------------------------------
+    def tls_targets(self):
+        """(text, met) per TLS target with figures for minid and nginx."""
+        med, out = self.r.median, []
+
+        def ratio(load, metric, limit, label, higher):
+            mine, ref = med(load, "minid", metric), med(load, "nginx", metric)
+            if mine is None or not ref:
+                return
+            x = mine / ref
+            out.append((f"{label} {x:.2f}× nginx's ({'≥' if higher else '≤'} {limit}×)",
+                        x >= limit if higher else x <= limit))
+
+        ratio("tls-keepalive", "rps", TLS_KEEPALIVE_RPS_VS_NGINX, "keep-alive RPS", True)
+        ratio("tls-keepalive", "cpu_us_per_req", TLS_KEEPALIVE_CPU_VS_NGINX, "keep-alive CPU/req", False)
+        ratio("tls-full", "cpu_us_per_hs", TLS_FULL_CPU_VS_NGINX, "full handshake CPU (ECDSA)", False)
+        ratio("tls-full-rsa", "cpu_us_per_hs", TLS_FULL_CPU_VS_NGINX, "full handshake CPU (RSA)", False)
+        ratio("tls-resumed", "cpu_us_per_hs", TLS_RESUMED_CPU_VS_NGINX, "resumed handshake CPU", False)
+        ratio("tls-big", "mb_s", TLS_BIG_MBS_VS_NGINX, "1 MiB MB/s", True)
+        idle = med("tls-idle", "minid", "kib_per_conn")
+        if idle is not None:
+            out.append((f"idle TLS connection {idle:.1f} KiB (≤ {TLS_IDLE_KIB:.0f})", idle <= TLS_IDLE_KIB))
+        return out
+
+    def tls(self):
+        r, m = self.r, self.m
+        if not any(r.has(l) for l in TLS_LOADS):
+            return
+        self.add("## TLS\n")
+        self.add("Every server on a second listener with TLS 1.2 and 1.3, the same self-signed ECDSA P-256 "
+                 "certificate (RSA-2048 for the RSA load, on a fresh instance), the same TLS 1.2 suites "
+                 "(Mozilla intermediate, the client's preference), groups X25519:P-256:P-384 and session "
+                 "tickets on; configs in the configs file. Clients: `wrk` over https (one full handshake per "
+                 "connection, at its start), `openssl s_time` (one connection at a time, one GET each; it "
+                 "marks each connection full or resumed, counted in \"resumed %\"), `lib/idle_tls.py`.\n")
+        targets = self.tls_targets()
+        if targets:
+            self.add("Targets (minid against nginx, medians): " + "; ".join(
+                f"{text}: {'met' if ok else '**missed**'}" for text, ok in targets) + ".\n")
+        self.latency_load("tls-keepalive", "TLS keep-alive",
+                          f"`wrk -t1 -c{m.get('wrk_c', '50')}` over https on hello.txt.")
+        self.latency_load("tls-big", "1 MiB over TLS", "`wrk` over https on the 1 MiB file.",
+                          metric="mb_s", unit="MB/s", cpu="cpu_us_per_mb", cpu_label="CPU µs/MiB")
+        for load, title, what in (
+                ("tls-full", "New connection per request, full handshake (ECDSA P-256)",
+                 "`openssl s_time -new`: a full handshake per connection."),
+                ("tls-full-rsa", "New connection per request, full handshake (RSA-2048)",
+                 "`openssl s_time -new` against a fresh instance with the RSA certificate."),
+                ("tls-resumed", "New connection per request, resumed from a session ticket",
+                 "`openssl s_time -reuse`: every connection resumes the first one's session.")):
+            servers = minid_first(r.ran(load))
+            if not servers:
+                continue
+            self.add(f"### {title}\n\n{what} Handshakes/s is one client's sequential rate.\n")
+            rows = [[s, spread(r.nums(load, s, "cpu_us_per_hs")),
+                     self.pct_of_nginx(load, s, "cpu_us_per_hs"), spread(r.nums(load, s, "rps")),
+                     count(r.nums(load, s, "handshakes")), short(r.median(load, s, "resumed_pct"))]
+                    for s in servers]
+            self.add(table(["server", "CPU µs/handshake", "CPU % of nginx", "handshakes/s", "connections",
+                            "resumed %"], rows))
+            self.add()
+        servers = minid_first(r.ran("tls-idle"))
+        if servers:
+            self.add("### Idle TLS connections\n")
+            self.add(f"{m.get('tls_idle_conns', '?')} TLS connections each finish a full handshake, send one "
+                     "request and stay open; the RSS and the private memory (USS) of the server's processes "
+                     "before and with them, per connection the server holds.\n")
+            rows = [[s, count(r.nums("tls-idle", s, "conns_held_server")),
+                     spread(r.nums("tls-idle", s, "kib_per_conn")),
+                     spread(r.nums("tls-idle", s, "private_kib_per_conn")),
+                     f"{short(r.median('tls-idle', s, 'rss_before_kib'))} → {short(r.median('tls-idle', s, 'rss_after_kib'))}",
+                     spread(r.nums("tls-idle", s, "cpu_us_per_conn")),
+                     f"{short(r.median('tls-idle', s, 'probe_before_p99_ms'))} → {short(r.median('tls-idle', s, 'probe_p99_ms'))}"]
+                    for s in servers]
+            self.add(table(["server", "held (server side)", "KiB per conn (RSS)", "KiB per conn (private)",
+                            "RSS KiB", "CPU µs per conn set up", "probe p99 ms"], rows))
+            self.add()
+
     # ---- the posts' table ----------------------------------------------------------------
     def posts(self):
         r = self.r
@@ -476,6 +567,7 @@ class Report:
         if any(self.r.has(l) for l in SUITE_LOADS):
             self.summary()
             self.loads()
+        self.tls()
         self.posts()
         if self.proxy_md:  # bench/proxy.sh's section (run.sh --proxy), rendered by proxy_report.py
             self.add(self.proxy_md)

@@ -3,9 +3,11 @@
 # name-w2 for the two-worker instance) with its pid, port and config in the SRV_* arrays.
 
 # shellcheck disable=SC2034 # SRV_PORT is read by loads.sh
-declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=()
+declare -A SRV_PID=() SRV_PORT=() SRV_NAME=() SRV_CONF=() SRV_DIR=() SRV_TLS_PORTS=()
 
-# Base port per server; the 2-worker instances use base + 100, the capped ones base + 200.
+# Base port per server; the 2-worker instances use base + 100, the capped ones base + 200. With
+# the TLS loads, an instance KEY-tls listens on base + 300 and for TLS on + 350 (ECDSA P-256),
+# and the RSA-2048 instance of the tls-full-rsa load on base + 400 (plain) and base + 500 (TLS).
 # shellcheck disable=SC2034 # read by run.sh and loads.sh
 declare -A SERVER_BASE_PORT=(
     [minid]=18080 [nginx]=18081 [h2o]=18082 [lighttpd]=18083 [waitress]=18084 [gunicorn]=18085
@@ -32,6 +34,12 @@ is_minid() { [[ "$1" == minid || "$1" == minid-* ]]; }
 # worker_connections are free.
 server_max_conns() { echo $((IDLE_CONNS * 5 / 4 + 512)); }
 
+# TLS, when an instance is started with SRV_TLS_PORT (and SRV_TLS_CERT, SRV_TLS_KEY): every
+# server as its experts would set it up, Mozilla's "intermediate" profile (v5/v6): TLS 1.2 and
+# 1.3, these ECDHE+AEAD suites for 1.2 in this order (minid's default list), the client's
+# preference, groups X25519:P-256:P-384, session tickets on (each server's own ticket keys).
+TLS_CIPHERS=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
+
 write_config_minid() {
     local dir="$1" port="$2" workers="$3"
     cat >"$dir/minid.conf" <<CONF
@@ -42,12 +50,21 @@ workers = $workers
 access_log = off
 control_socket = ${MINID_CONTROL_SOCKET:-off}
 log_level = warn
+${SRV_TLS_PORT:+listen_tls = 127.0.0.1:$SRV_TLS_PORT}
 ${MINID_EXTRA_SERVER:-}
 [http]
 root = $DOCROOT
 keepalive_timeout = 120s
 max_connections = $(server_max_conns)
 CONF
+    if [[ -n "${SRV_TLS_PORT:-}" ]]; then
+        # minid's defaults are the profile above (tls_protocols, tls_ciphers, groups, tickets
+        # rotated by the master); listen_tls is in [server] above.
+        cat >>"$dir/minid.conf" <<CONF
+tls_certificate = $SRV_TLS_CERT
+tls_key = $SRV_TLS_KEY
+CONF
+    fi
     if [[ -n "${MINID_EXTRA_HTTP:-}" ]]; then
         printf '%s\n' "$MINID_EXTRA_HTTP" >>"$dir/minid.conf"
     fi
@@ -98,9 +115,31 @@ http {
         listen 127.0.0.1:$port${NGINX_LISTEN_OPTS:-};
         root $DOCROOT;
     }
+$(nginx_tls_server)
 }
 CONF
     echo "$dir/nginx.conf"
+}
+
+# nginx's TLS server (Mozilla's nginx config, intermediate): tickets on, a shared session cache
+# as Mozilla sets it (clients without tickets), no OCSP stapling (a self-signed certificate).
+nginx_tls_server() {
+    [[ -n "${SRV_TLS_PORT:-}" ]] || return 0
+    cat <<CONF
+    server {
+        listen 127.0.0.1:$SRV_TLS_PORT ssl${NGINX_LISTEN_OPTS:-};
+        root $DOCROOT;
+        ssl_certificate $SRV_TLS_CERT;
+        ssl_certificate_key $SRV_TLS_KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers $TLS_CIPHERS;
+        ssl_prefer_server_ciphers off;
+        ssl_ecdh_curve X25519:prime256v1:secp384r1;
+        ssl_session_timeout 1d;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets on;
+    }
+CONF
 }
 
 # nginx with "listen ... deferred" (TCP_DEFER_ACCEPT, which minid sets by default): the fair
@@ -128,6 +167,23 @@ hosts:
       /:
         file.dir: $DOCROOT
 CONF
+    if [[ -n "${SRV_TLS_PORT:-}" ]]; then
+        # A second listen (h2o's YAML takes the key twice): TLS with the profile above; session
+        # resumption "all" (its default: cache and tickets, ticket keys made by h2o itself).
+        cat >>"$dir/h2o.conf" <<CONF
+listen:
+  host: 127.0.0.1
+  port: $SRV_TLS_PORT
+  ssl:
+    certificate-file: $SRV_TLS_CERT
+    key-file: $SRV_TLS_KEY
+    minimum-version: TLSv1.2
+    cipher-suite: $TLS_CIPHERS
+    cipher-preference: client
+ssl-session-resumption:
+  mode: all
+CONF
+    fi
     echo "$dir/h2o.conf"
 }
 
@@ -152,6 +208,20 @@ server.max-keep-alive-idle = 120
 server.max-read-idle = 120
 mimetype.assign = ( ".txt" => "text/plain", ".bin" => "application/octet-stream" )
 CONF
+    if [[ -n "${SRV_TLS_PORT:-}" ]]; then
+        # mod_openssl (Debian: lighttpd-mod-openssl) on a second socket; session tickets are
+        # on by default (keys made and rotated by lighttpd).
+        cat >>"$dir/lighttpd.conf" <<CONF
+server.modules += ( "mod_openssl" )
+\$SERVER["socket"] == "127.0.0.1:$SRV_TLS_PORT" {
+    ssl.engine = "enable"
+    ssl.pemfile = "$SRV_TLS_CERT"
+    ssl.privkey = "$SRV_TLS_KEY"
+    ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.2", "CipherString" => "$TLS_CIPHERS",
+                                 "Options" => "-ServerPreference", "Groups" => "X25519:P-256:P-384" )
+}
+CONF
+    fi
     echo "$dir/lighttpd.conf"
 }
 
@@ -227,6 +297,7 @@ server_start() {
     ) </dev/null >>"$dir/stderr.log" 2>&1 &
     pid=$!
     SRV_PID[$key]=$pid SRV_PORT[$key]=$port SRV_NAME[$key]=$name SRV_CONF[$key]=$conf SRV_DIR[$key]=$dir
+    SRV_TLS_PORTS[$key]=${SRV_TLS_PORT:-}
     if ! wait_http "http://127.0.0.1:$port/hello.txt" "Hello, world!" "$pid" 10; then
         if kill -0 "$pid" 2>/dev/null; then
             warn "$key did not serve hello.txt on port $port within 10 s; last log lines:"
@@ -240,7 +311,7 @@ server_start() {
         return 1
     fi
     # The report shows each server's config: keep a copy of the main instance's.
-    if [[ "$key" == "$name" && -n "${LOG_DIR:-}" ]]; then
+    if [[ ("$key" == "$name" || "$key" == "$name-tls" || "$key" == "$name-rsa") && -n "${LOG_DIR:-}" ]]; then
         if [[ "$conf" != - ]]; then cp "$conf" "$LOG_DIR/config-$key.${conf##*.}"; fi
         printf '%s\ttaskset -c %s %s\n' "$key" "$cpus" "$cmd" >>"$LOG_DIR/commands.tsv"
     fi
