@@ -119,10 +119,11 @@ else
     HEY_REPEAT=${HEY_REPEAT:-5} HEY_N=2000 HEY_C=50 WRK_SECS=10 WRK_C=50 AB_N=20000 AB_C=8 BIG_C=8
     PROBE_SECS=5 PROBE_C=10 IDLE_CONNS=${IDLE_CONNS:-10000} RELOAD_SECS=${RELOAD_SECS:-20}
     RELOADS=${RELOADS:-20} RELOAD_GAP=${RELOAD_GAP:-0.5}
-    SPREAD_SECS=10 IDLE_HOLD_MAX=120 TLS_SECS=${TLS_SECS:-5} STIME_SECS=${STIME_SECS:-3}
+    SPREAD_SECS=10 IDLE_HOLD_MAX=120 TLS_SECS=${TLS_SECS:-3} STIME_SECS=${STIME_SECS:-2}
 fi
-# The TLS idle load's connections (each a full handshake).
-TLS_IDLE_CONNS=${TLS_IDLE_CONNS:-1000}
+# The TLS idle load's connections (each a full handshake), and its probes' length (shorter than
+# the plain idle load's: the TLS loads must fit in about 8 minutes at --rounds 5).
+TLS_IDLE_CONNS=${TLS_IDLE_CONNS:-1000} TLS_PROBE_SECS=${TLS_PROBE_SECS:-1}
 # The capped load's CPU quota per 100 ms period: 50000 = half a CPU.
 CAPPED_QUOTA_US=${CAPPED_QUOTA_US:-50000}
 # Connection spread is about how the kernel hands connections to 2 workers: give them both CPUs.
@@ -385,7 +386,7 @@ if [[ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/nu
     echo "size tls-full openssl s_time -new -time $STIME_SECS (ECDSA P-256)"
     echo "size tls-full-rsa openssl s_time -new -time $STIME_SECS (RSA-2048, a fresh instance)"
     echo "size tls-resumed openssl s_time -reuse -time $STIME_SECS (session tickets)"
-    echo "size tls-idle $TLS_IDLE_CONNS idle TLS connections (lib/idle_tls.py), probe wrk -c$PROBE_C -d${PROBE_SECS}s over https"
+    echo "size tls-idle $TLS_IDLE_CONNS idle TLS connections (lib/idle_tls.py), probe wrk -c$PROBE_C -d${TLS_PROBE_SECS}s over https"
     echo "tls_idle_conns $TLS_IDLE_CONNS"
     echo "size posts hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
     echo "machine $(nproc) vCPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(systemd-detect-virt 2>/dev/null || echo unknown-virt), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"

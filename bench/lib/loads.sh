@@ -103,22 +103,22 @@ load_big() {
 
 # 5. many idle keep-alive connections: memory per connection, and whether other clients stay fast.
 load_idle() {
-    idle_load "$1" idle "$2" "${SRV_PID[$2]}" "${SRV_PORT[$2]}" "http://127.0.0.1:${SRV_PORT[$2]}/hello.txt" \
+    idle_load "$1" idle "$2" "${SRV_PID[$2]}" "${SRV_PORT[$2]}" "$PROBE_SECS" "http://127.0.0.1:${SRV_PORT[$2]}/hello.txt" \
         "$IDLE_BIN" 127.0.0.1 "${SRV_PORT[$2]}" /hello.txt "$IDLE_CONNS" "$IDLE_HOLD_MAX"
 }
 
-# idle_load ROUND LOAD KEY PID PORT PROBE_URL CLIENT...: the idle load's procedure with any idle
+# idle_load ROUND LOAD KEY PID PORT PROBE_SECS PROBE_URL CLIENT...: the idle load's procedure with any idle
 # client that prints READY and DONE lines as lib/idle_conns.c does (the TLS one too), against
 # the server whose process tree is PID; PORT is where it holds the connections; recorded as KEY.
 idle_load() {
-    local round="$1" load="$2" key="$3" pid="$4" port="$5" url="$6" client_cmd=("${@:7}")
+    local round="$1" load="$2" key="$3" pid="$4" port="$5" probe_secs="$6" url="$7" client_cmd=("${@:8}")
     local out probe0 probe1 rss0 rss1 uss0 uss1 cpu0 cpu1 ready="" cpid held t parsed done_line
     out=$(raw_log "$round" "$load" "$key")
     probe0=$(raw_log "$round" "$load-probe-before" "$key")
     probe1=$(raw_log "$round" "$load-probe-during" "$key")
 
     # Probe without idle connections first: the reference for "stays fast".
-    run_wrk_url "$probe0" "$PROBE_SECS" "$PROBE_C" "$url"
+    run_wrk_url "$probe0" "$probe_secs" "$PROBE_C" "$url"
     record "$round" "$load" "$key" probe_before_p99_ms "$(parse wrk "$probe0" | kv p99_ms)"
 
     rss0=$(proctree rss "$pid")
@@ -147,7 +147,7 @@ idle_load() {
     uss1=$(proctree private "$pid")
     held=$(proctree conns "$pid" "$port" | awk '{ s += $2 } END { print s + 0 }')
 
-    run_wrk_url "$probe1" "$PROBE_SECS" "$PROBE_C" "$url"
+    run_wrk_url "$probe1" "$probe_secs" "$PROBE_C" "$url"
     kill -TERM "$cpid" 2>/dev/null || true
     wait "$cpid" 2>/dev/null || true
     done_line=$(grep -m1 '^DONE' "$out" || true)

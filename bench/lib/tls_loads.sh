@@ -116,6 +116,6 @@ load_tls-full-rsa() {
 # memory per connection as the idle load measures it, the probe over TLS too.
 load_tls-idle() {
     tls_has "$2" || return 0
-    idle_load "$1" tls-idle "$2" "${SRV_PID[$2-tls]}" "${SRV_TLS_PORTS[$2-tls]}" "$(tls_url "$2" /hello.txt)" \
+    idle_load "$1" tls-idle "$2" "${SRV_PID[$2-tls]}" "${SRV_TLS_PORTS[$2-tls]}" "$TLS_PROBE_SECS" "$(tls_url "$2" /hello.txt)" \
         "$PY" "$BENCH_LIB/idle_tls.py" 127.0.0.1 "${SRV_TLS_PORTS[$2-tls]}" /hello.txt "$TLS_IDLE_CONNS" "$IDLE_HOLD_MAX"
 }
