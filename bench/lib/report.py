@@ -321,16 +321,20 @@ class Report:
         self.paired()
 
     def paired(self):
+        self.paired_table([("keepalive", "cpu_us_per_req", "keep-alive CPU"), ("close", "cpu_us_per_req", "close CPU"),
+                           ("keepalive", "rps", "keep-alive RPS"), ("close", "rps", "close RPS"),
+                           ("hey", "rps", "hey RPS"), ("hey", "p99_ms", "hey p99"),
+                           ("capped", "rps", "RPS at half a CPU")])
+
+    def paired_table(self, specs):
+        """minid ÷ each other server per round, for each (load, metric, label) of specs."""
         r = self.r
-        specs = [("keepalive", "cpu_us_per_req", "keep-alive CPU"), ("close", "cpu_us_per_req", "close CPU"),
-                 ("keepalive", "rps", "keep-alive RPS"), ("close", "rps", "close RPS"), ("hey", "rps", "hey RPS"),
-                 ("hey", "p99_ms", "hey p99"), ("capped", "rps", "RPS at half a CPU")]
         others = [s for s in minid_first(r.servers) if s != "minid"]
         specs = [sp for sp in specs if any(paired_ratios(r, "minid", sp[0], sp[1], o) for o in others)]
         if not specs or len(r.rounds) < 2:
             return
         self.add("minid ÷ each server within the same round (hey: the same burst): median (range), rounds "
-                 "minid won. CPU and p99: below 1 is better.\n")
+                 "minid won. CPU, memory and p99: below 1 is better.\n")
         rows = []
         # Servers measured by none of these loads (the posts' rows) get no line of dashes.
         others = [o for o in others if any(paired_ratios(r, "minid", sp[0], sp[1], o) for sp in specs)]
@@ -338,7 +342,7 @@ class Report:
             cells = []
             for load, metric, _ in specs:
                 x = paired_ratios(r, "minid", load, metric, o)
-                lower_better = "cpu" in metric or metric.endswith("_ms")
+                lower_better = "cpu" in metric or metric.endswith("_ms") or "kib" in metric
                 won = sum(1 for v in x if (v < 1 if lower_better else v > 1))
                 cells.append(f"{statistics.median(x):.2f} ({min(x):.2f}–{max(x):.2f}), {won}/{len(x)}" if x else "–")
             rows.append([f"÷ {o}"] + cells)
@@ -484,6 +488,11 @@ class Report:
         if targets:
             self.add("Targets (minid against nginx, medians): " + "; ".join(
                 f"{text}: {'met' if ok else '**missed**'}" for text, ok in targets) + ".\n")
+        self.paired_table([("tls-keepalive", "cpu_us_per_req", "keep-alive CPU"),
+                           ("tls-keepalive", "rps", "keep-alive RPS"), ("tls-full", "cpu_us_per_hs", "full hs CPU"),
+                           ("tls-full-rsa", "cpu_us_per_hs", "RSA full hs CPU"),
+                           ("tls-resumed", "cpu_us_per_hs", "resumed hs CPU"), ("tls-big", "mb_s", "1 MiB MB/s"),
+                           ("tls-idle", "kib_per_conn", "idle KiB/conn")])
         self.latency_load("tls-keepalive", "TLS keep-alive",
                           f"`wrk -t1 -c{m.get('wrk_c', '50')}` over https on hello.txt.")
         self.latency_load("tls-big", "1 MiB over TLS", "`wrk` over https on the 1 MiB file.",
