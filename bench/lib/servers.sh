@@ -169,7 +169,9 @@ hosts:
 CONF
     if [[ -n "${SRV_TLS_PORT:-}" ]]; then
         # A second listen (h2o's YAML takes the key twice): TLS with the profile above; session
-        # resumption "all" (its default: cache and tickets, ticket keys made by h2o itself).
+        # resumption "all" (its default: cache and tickets, ticket keys made by h2o itself); no
+        # OCSP stapling (self-signed: its fetch-ocsp-response helper would only fail, as a child
+        # counted in the server's CPU time).
         cat >>"$dir/h2o.conf" <<CONF
 listen:
   host: 127.0.0.1
@@ -180,6 +182,7 @@ listen:
     minimum-version: TLSv1.2
     cipher-suite: $TLS_CIPHERS
     cipher-preference: client
+    ocsp-update-interval: 0
 ssl-session-resumption:
   mode: all
 CONF
