@@ -307,6 +307,59 @@ TEST(Proxy, BodyLimitAndContinueAreMinids) {
     EXPECT_EQ(reqs.back().body, "hello");
 }
 
+// An app that answers an upload before reading it (413, 401) and leaves the body unread: the
+// send of the body cannot finish, and the answer goes to the client as nginx passes it on. The
+// cut-short connection is never reused: the fake reads nothing more on it, so a reuse would end
+// in read_timeout's 504.
+void expect_early_answer_relayed(FakeUpstream& up, const std::string& address, bool closes) {
+    up.set_answer_before_body(true);
+    ProxiedSite p(address, "proxy = / app\n", "send_timeout = 3s\nread_timeout = 3s\n",
+                  "max_body_size = 16m\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const int connections_before = up.connections();  // wait_serving's probe went upstream
+    const std::string body(8 * 1024 * 1024, 'u');     // more than any socket buffer takes
+    Client c(p.port());
+    ASSERT_TRUE(c.connected());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.send(request("POST", "/upload", "", body)));
+    auto r = c.read_responses(1, 5s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    ASSERT_EQ(r.size(), 1u) << p.minid.log();
+    EXPECT_EQ(r[0].status, 413) << r[0].body;
+    EXPECT_EQ(r[0].body, "too large");
+    EXPECT_LT(took.count(), 2500) << "answered before send_timeout";
+    // The client's connection is still good; the app's is not used again.
+    ASSERT_TRUE(c.send(request("GET", "/next")));
+    auto next = c.read_responses(1, 5s);
+    ASSERT_EQ(next.size(), 1u) << p.minid.log();
+    EXPECT_EQ(next[0].status, 413);
+    EXPECT_EQ(up.connections() - connections_before, 2) << (closes ? "reset" : "left open");
+    EXPECT_EQ(p.minid.log().find("502"), std::string::npos) << p.minid.log();
+}
+
+UpstreamReply too_large(bool close) {
+    return UpstreamReply::raw(
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large",
+        close);
+}
+
+TEST(Proxy, AnEarlyAnswerToAnUploadIsRelayed) {
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(false); });
+    expect_early_answer_relayed(up, up.address(), false);
+}
+
+TEST(Proxy, AnEarlyAnswerThenAResetIsRelayedOverTcp) {
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(true); });
+    expect_early_answer_relayed(up, up.address(), true);
+}
+
+TEST(Proxy, AnEarlyAnswerThenAResetIsRelayedOverUnix) {
+    TempDir d;
+    const std::string sock = d.file("app.sock");
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(true); }, sock);
+    expect_early_answer_relayed(up, up.address(), true);
+}
+
 TEST(Proxy, ChunkedUploadGoesUpWithALengthAndBigBodiesSurvive) {
     FakeUpstream up([](const UpstreamRequest& r) {
         return UpstreamReply::ok(r.header("content-length") + ":" + r.header("transfer-encoding") +

@@ -233,7 +233,7 @@ void ProxyRequest::connected() {
     sent_ = 0;
     file_chunk_off_ = file_chunk_len_ = 0;
     parser_.begin(this, head_request_, upgrade_);
-    head_seen_ = complete_ = stream_ = false;
+    head_seen_ = complete_ = stream_ = early_answer_ = false;
     sink_error_.clear();
     response_body_.reset();
     stream_in_.clear();
@@ -269,12 +269,14 @@ void ProxyRequest::send_more() {
         }
         const IoResult w = conn_->write(iov, n);
         if (w.kind == IoResult::Kind::would_block) {
-            if (Status st = conn_->watch(EPOLLOUT); !st) log::error(st.error());
+            // Readability too: an app may answer (413, 401...) before it reads the whole body.
+            if (Status st = conn_->watch(EPOLLOUT | EPOLLIN | EPOLLRDHUP); !st)
+                log::error(st.error());
             arm_timer(static_cast<uint64_t>(pool_.settings().send_timeout.count()));
             return;
         }
         if (w.kind != IoResult::Kind::done) {
-            lost_before_response("send", w.error);
+            send_failed(w.error);
             return;
         }
         sent_ += w.bytes;
@@ -282,6 +284,43 @@ void ProxyRequest::send_more() {
     state_ = State::receiving;
     if (Status st = conn_->watch(EPOLLIN | EPOLLRDHUP); !st) log::error(st.error());
     arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
+}
+
+void ProxyRequest::answered_early(const IoResult& first) {
+    // The rest of the body is not sent, and the connection (its request cut short) is never
+    // reused; the answer is relayed as any other.
+    early_answer_ = true;
+    state_ = State::receiving;
+    if (Status st = conn_->watch(EPOLLIN | EPOLLRDHUP); !st) log::error(st.error());
+    if (handle_read(first)) read_more();
+}
+
+void ProxyRequest::send_failed(int error) {
+    // EPIPE or ECONNRESET after an app answered and closed without reading the whole body: the
+    // answer waits in the receive queue.
+    const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
+    if (r.kind == IoResult::Kind::done) {
+        answered_early(r);
+        return;
+    }
+    lost_before_response("send", error);
+}
+
+void ProxyRequest::readable_while_sending() {
+    const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
+    switch (r.kind) {
+        case IoResult::Kind::would_block:
+            send_more();
+            return;
+        case IoResult::Kind::done:
+            answered_early(r);
+            return;
+        default:
+            // Closed (or broken) without a response byte: the keep-alive race or an app that
+            // gave up on the request; the same as a send that fails.
+            lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
+            return;
+    }
 }
 
 void ProxyRequest::lost_before_response(const char* what, int error) {
@@ -330,7 +369,11 @@ void ProxyRequest::on_upstream_io(UpstreamConnection& c, uint32_t events) noexce
             return;
         case State::sending:
             if (events & EPOLLERR) {
-                lost_before_response("send", c.finish_connect());
+                send_failed(c.finish_connect());
+                return;
+            }
+            if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+                readable_while_sending();
                 return;
             }
             send_more();
@@ -349,35 +392,39 @@ void ProxyRequest::read_more() {
         if (state_ != State::receiving && state_ != State::streaming) return;
         const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
         if (r.kind == IoResult::Kind::would_block) return;
-        if (r.kind == IoResult::Kind::done) {
-            arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
-            if (Status st = parser_.feed({io_buf_.get(), r.bytes}); !st) {
-                ++pool_.counters.bad_responses;
-                fail(502,
-                     "bad response from " + pool_.server_text(conn_->server()) + ": " + st.error());
-                return;
-            }
-            after_feed();
-            continue;
-        }
-        if (!parser_.started()) {
-            lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
-            return;
-        }
-        const std::string server = pool_.server_text(conn_->server());
-        if (r.kind == IoResult::Kind::eof) {
-            if (Status st = parser_.finish(); !st) {
-                ++pool_.counters.bad_responses;
-                fail(502, "bad response from " + server + ": " + st.error());
-                return;
-            }
-            after_feed();
-            return;
-        }
-        ++pool_.counters.bad_responses;
-        fail(502, "reading from " + server + ": " + std::strerror(r.error));
-        return;
+        if (!handle_read(r)) return;
     }
+}
+
+bool ProxyRequest::handle_read(const IoResult& r) {
+    if (r.kind == IoResult::Kind::done) {
+        arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
+        if (Status st = parser_.feed({io_buf_.get(), r.bytes}); !st) {
+            ++pool_.counters.bad_responses;
+            fail(502,
+                 "bad response from " + pool_.server_text(conn_->server()) + ": " + st.error());
+            return false;
+        }
+        after_feed();
+        return true;
+    }
+    if (!parser_.started()) {
+        lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
+        return false;
+    }
+    const std::string server = pool_.server_text(conn_->server());
+    if (r.kind == IoResult::Kind::eof) {
+        if (Status st = parser_.finish(); !st) {
+            ++pool_.counters.bad_responses;
+            fail(502, "bad response from " + server + ": " + st.error());
+            return false;
+        }
+        after_feed();
+        return false;
+    }
+    ++pool_.counters.bad_responses;
+    fail(502, "reading from " + server + ": " + std::strerror(r.error));
+    return false;
 }
 
 void ProxyRequest::after_feed() {
@@ -390,7 +437,7 @@ void ProxyRequest::after_feed() {
     if (stream_ || eager_) {
         if (complete_ && conn_) {
             uv_timer_stop(timer_.get());
-            drop_connection(parser_.reusable());
+            drop_connection(parser_.reusable() && !early_answer_);
         }
         if (state_ == State::receiving) {
             begin_streaming();
@@ -482,7 +529,7 @@ void ProxyRequest::finish_buffered() {
     }
     uv_timer_stop(timer_.get());
     // The app's connection is free again before the client has read a byte.
-    drop_connection(parser_.reusable());
+    drop_connection(parser_.reusable() && !early_answer_);
     http::Response& r = ex_->response();
     const uint64_t size = response_body_ ? response_body_->size() : 0;
     const int status = r.status();
@@ -680,7 +727,7 @@ void ProxyRequest::release() {
     if (stream_out_.capacity() > kMaxStreamBuffer) std::string().swap(stream_out_);
     if (stream_in_.capacity() > kMaxStreamBuffer) std::string().swap(stream_in_);
     awaiting_client_ = pumping_ = pump_again_ = false;
-    head_seen_ = complete_ = stream_ = eager_ = false;
+    head_seen_ = complete_ = stream_ = eager_ = early_answer_ = false;
     handed_ = 0;
     reused_ = fresh_next_ = retried_sent_ = false;
     upgrade_ = upgraded_ = false;

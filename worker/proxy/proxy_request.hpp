@@ -70,9 +70,17 @@ class ProxyRequest final : private http::Exchange::Producer,
     void connected();
     void connect_failed(int error, Failure kind);
     void send_more();
+    // While sending, the first read of a response (into io_buf_): the app answered before it
+    // took the whole request. Sending stops; the response is read and relayed from then on.
+    void answered_early(const IoResult& first);
+    void readable_while_sending();
+    // A send error: the app may have answered before it closed.
+    void send_failed(int error);
     // The connection broke after (part of) the request went out and before a response byte.
     void lost_before_response(const char* what, int error);
     void read_more();
+    // One read's outcome; false when reading stops (an error answered, or the end).
+    bool handle_read(const IoResult& r);
     void after_feed();
     void finish_buffered();
     // After a 101 to an upgrade: the connection goes to the session as its tunnel peer.
@@ -119,6 +127,7 @@ class ProxyRequest final : private http::Exchange::Producer,
     bool head_seen_ = false;
     bool complete_ = false;
     bool stream_ = false;
+    bool early_answer_ = false;  // the response began before the request was all sent
     // A large response with a length: buffered whole all the same (the app's connection is
     // read as fast as it sends), but the client gets it from the spool while it fills, instead
     // of after the last byte. handed_ counts the spool bytes given to the session.
