@@ -233,7 +233,7 @@ void ProxyRequest::connected() {
     sent_ = 0;
     file_chunk_off_ = file_chunk_len_ = 0;
     parser_.begin(this, head_request_, upgrade_);
-    head_seen_ = complete_ = stream_ = early_answer_ = false;
+    head_seen_ = complete_ = stream_ = early_answer_ = capped_ = false;
     sink_error_.clear();
     response_body_.reset();
     stream_in_.clear();
@@ -390,6 +390,8 @@ void ProxyRequest::on_upstream_io(UpstreamConnection& c, uint32_t events) noexce
 void ProxyRequest::read_more() {
     for (int i = 0; i < kMaxReadsPerWakeup && conn_; ++i) {
         if (state_ != State::receiving && state_ != State::streaming) return;
+        // A backlog for a slow client: pump() stopped watching; reading resumes with proceed().
+        if ((stream_ || capped_) && stream_in_.size() >= kMaxStreamBuffer) return;
         const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
         if (r.kind == IoResult::Kind::would_block) return;
         if (!handle_read(r)) return;
@@ -434,6 +436,12 @@ void ProxyRequest::after_feed() {
         return;
     }
     if (!head_seen_) return;
+    if (capped_ && !stream_ && !eager_) {
+        // A response without a length outgrew max_temp_file_size before its end: the client
+        // gets it from now on, the spool first, then the rest as the client takes it.
+        eager_ = true;
+        ex_->response().body_length = http::Response::kUnknownLength;
+    }
     if (stream_ || eager_) {
         if (complete_ && conn_) {
             uv_timer_stop(timer_.get());
@@ -497,8 +505,22 @@ void ProxyRequest::on_body(std::string_view data) {
         return;
     }
     if (!sink_error_.empty()) return;
+    if (capped_) {
+        stream_in_.append(data);
+        return;
+    }
     if (!response_body_)
         response_body_ = std::make_shared<BodySpool>(kMemoryResponse, handler_.temp_dir());
+    // The temp file (it holds the whole spool once there is one) stays within
+    // max_temp_file_size; below the memory bound no file is made at all.
+    const uint64_t limit = std::max<uint64_t>(kMemoryResponse, pool_.settings().max_temp_file_size);
+    const uint64_t room = limit - std::min(limit, response_body_->size());
+    if (data.size() > room) {
+        capped_ = true;
+        stream_in_.append(data.substr(static_cast<size_t>(room)));
+        data = data.substr(0, static_cast<size_t>(room));
+    }
+    if (data.empty()) return;
     if (Status st = response_body_->append(data); !st) sink_error_ = st.error();
 }
 
@@ -632,7 +654,7 @@ void ProxyRequest::pump() {
         // Reading stops while a slow client has a backlog; read_timeout counts only while
         // minid is reading.
         // (A buffered response is always read: that is what frees the app.)
-        const bool read = eager_ || stream_in_.size() < kMaxStreamBuffer;
+        const bool read = (eager_ && !capped_) || stream_in_.size() < kMaxStreamBuffer;
         if (Status st = conn_->watch(read ? EPOLLIN | EPOLLRDHUP : 0); !st) log::error(st.error());
         if (!read)
             uv_timer_stop(timer_.get());
@@ -727,7 +749,7 @@ void ProxyRequest::release() {
     if (stream_out_.capacity() > kMaxStreamBuffer) std::string().swap(stream_out_);
     if (stream_in_.capacity() > kMaxStreamBuffer) std::string().swap(stream_in_);
     awaiting_client_ = pumping_ = pump_again_ = false;
-    head_seen_ = complete_ = stream_ = eager_ = early_answer_ = false;
+    head_seen_ = complete_ = stream_ = eager_ = early_answer_ = capped_ = false;
     handed_ = 0;
     reused_ = fresh_next_ = retried_sent_ = false;
     upgrade_ = upgraded_ = false;

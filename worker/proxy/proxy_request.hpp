@@ -132,6 +132,9 @@ class ProxyRequest final : private http::Exchange::Producer,
     // read as fast as it sends), but the client gets it from the spool while it fills, instead
     // of after the last byte. handed_ counts the spool bytes given to the session.
     bool eager_ = false;
+    // The spool reached max_temp_file_size: what comes after waits in stream_in_, and the app
+    // is read only as the client drains it (eager_ is then set too).
+    bool capped_ = false;
     uint64_t handed_ = 0;
     std::string sink_error_;  // a spool write that failed inside on_body
     std::shared_ptr<BodySpool> response_body_;
