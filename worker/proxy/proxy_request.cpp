@@ -173,18 +173,27 @@ void ProxyRequest::attempt() {
             connected();
             return;
         case UpstreamConnection::Start::in_progress:
-            state_ = State::connecting;
-            if (Status st = conn_->watch(EPOLLOUT); !st) {
-                log::error(st.error());
-                connect_failed(ENOMEM, Failure::refused);
-                return;
-            }
-            arm_timer(static_cast<uint64_t>(pool_.settings().connect_timeout.count()));
+            // On loopback the handshake is usually over by now: the request goes at once, and
+            // only a send that would block waits for writability (an epoll_ctl, a wakeup and
+            // a getsockopt less per new connection).
+            unconfirmed_ = true;
+            connected();
             return;
         case UpstreamConnection::Start::failed:
             connect_failed(conn_->error(), Failure::refused);
             return;
     }
+}
+
+void ProxyRequest::wait_for_connect() {
+    unconfirmed_ = false;
+    state_ = State::connecting;
+    if (Status st = conn_->watch(EPOLLOUT); !st) {
+        log::error(st.error());
+        connect_failed(ENOMEM, Failure::refused);
+        return;
+    }
+    arm_timer(static_cast<uint64_t>(pool_.settings().connect_timeout.count()));
 }
 
 void ProxyRequest::on_slot_free() noexcept {
@@ -268,6 +277,19 @@ void ProxyRequest::send_more() {
             }
         }
         const IoResult w = conn_->write(iov, n);
+        if (unconfirmed_) {
+            // The first send on a connect still in progress: it blocks while the handshake
+            // runs, and fails as the connect did (ECONNREFUSED): nothing was sent either way.
+            if (w.kind == IoResult::Kind::would_block) {
+                wait_for_connect();
+                return;
+            }
+            unconfirmed_ = false;
+            if (w.kind != IoResult::Kind::done) {
+                connect_failed(w.error, Failure::refused);
+                return;
+            }
+        }
         if (w.kind == IoResult::Kind::would_block) {
             // Readability too: an app may answer (413, 401...) before it reads the whole body.
             if (Status st = conn_->watch(EPOLLOUT | EPOLLIN | EPOLLRDHUP); !st)
@@ -751,7 +773,7 @@ void ProxyRequest::release() {
     awaiting_client_ = pumping_ = pump_again_ = false;
     head_seen_ = complete_ = stream_ = eager_ = early_answer_ = capped_ = false;
     handed_ = 0;
-    reused_ = fresh_next_ = retried_sent_ = false;
+    reused_ = fresh_next_ = retried_sent_ = unconfirmed_ = false;
     upgrade_ = upgraded_ = false;
     tries_ = 0;
     sink_error_.clear();

@@ -68,6 +68,8 @@ class ProxyRequest final : private http::Exchange::Producer,
 
     void attempt();
     void connected();
+    // The request could not go out at once on a connect in progress: wait for writability.
+    void wait_for_connect();
     void connect_failed(int error, Failure kind);
     void send_more();
     // While sending, the first read of a response (into io_buf_): the app answered before it
@@ -117,6 +119,7 @@ class ProxyRequest final : private http::Exchange::Producer,
 
     std::unique_ptr<UpstreamConnection> conn_;
     bool reused_ = false;
+    bool unconfirmed_ = false;   // a connect in progress; the first send tells how it went
     bool fresh_next_ = false;    // the next try must open a new connection
     bool retried_sent_ = false;  // the once-only retry of a sent request was used
     unsigned tries_ = 0;
