@@ -60,6 +60,10 @@ struct UpstreamSettings {
     // An idle pooled connection is closed after this, below the app's own idle timeout
     // (Gunicorn's is 2 s), so minid never reuses one the app is closing.
     Millis keepalive_timeout{1'500};
+    // A buffered response's temp file never grows beyond this (nginx's
+    // proxy_max_temp_file_size): the rest goes to the client at its pace, and the app waits.
+    // 0 = responses are never spooled to disk (only the in-memory buffer).
+    uint64_t max_temp_file_size = uint64_t{1} << 30;
 
     bool operator==(const UpstreamSettings&) const = default;
 };

@@ -750,6 +750,8 @@ const UpstreamKey kUpstreamKeys[] = {
                                                               ms(3'600)),
     number_key<&UpstreamSettings::keepalive_timeout, NK::duration>("upstream", "keepalive_timeout",
                                                                    1, ms(3'600)),
+    number_key<&UpstreamSettings::max_temp_file_size, NK::size>("upstream", "max_temp_file_size", 0,
+                                                                1024 * kGiB),
 };
 
 template <typename Key>

@@ -147,6 +147,13 @@ def app(environ, start_response):
             "incomplete": _lines("incomplete"), "slow_bodies": _lines("slow_bodies"),
             "requests": len(_lines("requests")), "pid": os.getpid(),
         })
+    if path == "/refuse":
+        # Answers an upload without reading it (an auth or size check): Gunicorn's sync worker
+        # then closes with the body unread.
+        body = b"refused\n"
+        start_response("413 Payload Too Large", [("Content-Type", "text/plain"),
+                                                 ("Content-Length", str(len(body)))])
+        return [body]
     if path == "/big":
         size = int(arg("size", str(8 << 20)))
         start_response("200 OK", [("Content-Type", "application/octet-stream"),

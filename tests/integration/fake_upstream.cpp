@@ -179,6 +179,20 @@ void FakeUpstream::serve(int fd, int connection) {
         const std::string cl = req.header("content-length");
         if (!cl.empty()) length = std::stoul(cl);
         buf.erase(0, end + 4);
+        if (answer_before_body_) {
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                requests_.push_back(req);
+            }
+            const UpstreamReply reply = responder_(req);
+            for (const UpstreamReply::Piece& p : reply.pieces) {
+                if (p.delay.count() > 0) std::this_thread::sleep_for(p.delay);
+                if (!send_all(fd, p.bytes)) break;
+            }
+            while (!reply.close && !stop_)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            break;
+        }
         bool cut = false;
         while (buf.size() < length && !stop_) {
             if (!wait_readable(fd, 10)) continue;

@@ -57,6 +57,10 @@ class FakeUpstream {
     std::string address() const;
     // An idle connection is closed after this (0 = never), like Gunicorn's --keep-alive.
     void set_idle_timeout(std::chrono::milliseconds t) { idle_timeout_ms_ = t.count(); }
+    // Answer each request as soon as its head is in, without reading its body (an app that says
+    // 413 or 401 to an upload). Then the connection closes if the reply says so (a reset, with
+    // the body unread), else it stays open and unread until the fake stops.
+    void set_answer_before_body(bool on) { answer_before_body_ = on; }
 
     std::vector<UpstreamRequest> requests() const;
     size_t request_count() const;
@@ -75,6 +79,7 @@ class FakeUpstream {
     std::atomic<bool> stop_{false};
     std::atomic<int> connections_{0};
     std::atomic<int64_t> idle_timeout_ms_{0};
+    std::atomic<bool> answer_before_body_{false};
     mutable std::mutex mu_;
     std::vector<UpstreamRequest> requests_;
     std::thread acceptor_;

@@ -99,6 +99,35 @@ TEST(ProxyApps, GunicornSyncOverUnixSocket) {
     EXPECT_TRUE(minid.bad_log_lines().empty()) << minid.log();
 }
 
+// An app that answers an upload before reading it: Gunicorn's sync worker sends its 413 and
+// closes with the body unread (a reset to minid's send); the 413 reaches the client all the same.
+TEST(ProxyApps, GunicornsAnswerBeforeTheBodyIsRelayed) {
+    SKIP_UNLESS_APP_SERVER(AppServer::gunicorn_sync);
+    ProxySetup setup;
+    const std::string app_address = "unix:" + setup.dir.file("app.sock");
+    setup.write_config({app_address}, "", "proxy = / app", 2, "\n[http]\nmax_body_size = 16m");
+    ASSERT_PROXY_CONFIG_OK(setup);
+
+    AppProcess app;
+    MinidProcess minid;
+    ASSERT_TRUE(start_app_and_minid(setup, app, minid, AppServer::gunicorn_sync, app_address));
+
+    const std::string upload(8 * 1024 * 1024, 'u');
+    for (int i = 0; i < 3; ++i) {
+        auto r = request(setup.port,
+                         "POST /refuse HTTP/1.1\r\nHost: app.test\r\nContent-Length: " +
+                             std::to_string(upload.size()) + "\r\n\r\n",
+                         upload);
+        ASSERT_TRUE(r.has_value()) << minid.log();
+        EXPECT_EQ(r->status, 413) << r->body << minid.log();
+        EXPECT_EQ(r->body, "refused\n");
+    }
+    auto hello = http_get(setup.port, "/hello");
+    ASSERT_TRUE(hello.has_value());
+    EXPECT_EQ(hello->status, 200);
+    EXPECT_TRUE(minid.bad_log_lines().empty()) << minid.log();
+}
+
 TEST(ProxyApps, WaitressOverTcpWithKeepAlive) {
     SKIP_UNLESS_APP_SERVER(AppServer::waitress);
     ProxySetup setup;

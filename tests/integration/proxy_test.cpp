@@ -3,11 +3,17 @@
 // upstream responses that break the rules, timeouts, request and response buffering, streaming
 // latency, retries while the app is down, and the keep-alive race.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
@@ -307,6 +313,59 @@ TEST(Proxy, BodyLimitAndContinueAreMinids) {
     EXPECT_EQ(reqs.back().body, "hello");
 }
 
+// An app that answers an upload before reading it (413, 401) and leaves the body unread: the
+// send of the body cannot finish, and the answer goes to the client as nginx passes it on. The
+// cut-short connection is never reused: the fake reads nothing more on it, so a reuse would end
+// in read_timeout's 504.
+void expect_early_answer_relayed(FakeUpstream& up, const std::string& address, bool closes) {
+    up.set_answer_before_body(true);
+    ProxiedSite p(address, "proxy = / app\n", "send_timeout = 3s\nread_timeout = 3s\n",
+                  "max_body_size = 16m\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    const int connections_before = up.connections();  // wait_serving's probe went upstream
+    const std::string body(8 * 1024 * 1024, 'u');     // more than any socket buffer takes
+    Client c(p.port());
+    ASSERT_TRUE(c.connected());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(c.send(request("POST", "/upload", "", body)));
+    auto r = c.read_responses(1, 5s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    ASSERT_EQ(r.size(), 1u) << p.minid.log();
+    EXPECT_EQ(r[0].status, 413) << r[0].body;
+    EXPECT_EQ(r[0].body, "too large");
+    EXPECT_LT(took.count(), 2500) << "answered before send_timeout";
+    // The client's connection is still good; the app's is not used again.
+    ASSERT_TRUE(c.send(request("GET", "/next")));
+    auto next = c.read_responses(1, 5s);
+    ASSERT_EQ(next.size(), 1u) << p.minid.log();
+    EXPECT_EQ(next[0].status, 413);
+    EXPECT_EQ(up.connections() - connections_before, 2) << (closes ? "reset" : "left open");
+    EXPECT_EQ(p.minid.log().find("502"), std::string::npos) << p.minid.log();
+}
+
+UpstreamReply too_large(bool close) {
+    return UpstreamReply::raw(
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large",
+        close);
+}
+
+TEST(Proxy, AnEarlyAnswerToAnUploadIsRelayed) {
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(false); });
+    expect_early_answer_relayed(up, up.address(), false);
+}
+
+TEST(Proxy, AnEarlyAnswerThenAResetIsRelayedOverTcp) {
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(true); });
+    expect_early_answer_relayed(up, up.address(), true);
+}
+
+TEST(Proxy, AnEarlyAnswerThenAResetIsRelayedOverUnix) {
+    TempDir d;
+    const std::string sock = d.file("app.sock");
+    FakeUpstream up([](const UpstreamRequest&) { return too_large(true); }, sock);
+    expect_early_answer_relayed(up, up.address(), true);
+}
+
 TEST(Proxy, ChunkedUploadGoesUpWithALengthAndBigBodiesSurvive) {
     FakeUpstream up([](const UpstreamRequest& r) {
         return UpstreamReply::ok(r.header("content-length") + ":" + r.header("transfer-encoding") +
@@ -384,6 +443,102 @@ TEST(Proxy, ALargeResponseStartsBeforeItsEnd) {
     EXPECT_EQ(rs[0].header("content-length"), std::to_string(body.size()));
     EXPECT_TRUE(rs[0].body == body)
         << "the body arrived changed (" << rs[0].body.size() << " bytes)";
+}
+
+// The largest unlinked temp file the minid processes under `master` hold open now.
+uint64_t largest_temp_file(pid_t master) {
+    uint64_t largest = 0;
+    for (pid_t w : children_of(master)) {
+        const std::string dir = "/proc/" + std::to_string(w) + "/fd";
+        for (int fd = 0; fd < 1024; ++fd) {
+            const std::string link = dir + "/" + std::to_string(fd);
+            char target[512];
+            const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+            if (n <= 0) continue;
+            const std::string t(target, static_cast<size_t>(n));
+            // Not memfds: the temp files live in $TMPDIR (/tmp here).
+            if (t.rfind("/tmp/", 0) != 0 || t.find("(deleted)") == std::string::npos) continue;
+            struct stat st {};
+            if (::stat(link.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+                largest = std::max<uint64_t>(largest, static_cast<uint64_t>(st.st_size));
+        }
+    }
+    return largest;
+}
+
+std::string dechunk(const std::string& in) {
+    std::string out;
+    size_t pos = 0;
+    for (;;) {
+        const size_t eol = in.find("\r\n", pos);
+        if (eol == std::string::npos) return out + "<cut>";
+        const size_t size = std::stoul(in.substr(pos, eol - pos), nullptr, 16);
+        if (size == 0) return out;
+        out.append(in, eol + 2, size);
+        pos = eol + 2 + size + 2;
+    }
+}
+
+// A 16 MiB response (with a length, or chunked) to a client that reads nothing for a while:
+// the temp file stops at max_temp_file_size, the app waits, and the body arrives intact.
+void expect_spool_bounded(const std::string& cap, uint64_t bound, bool spools) {
+    std::string body;
+    for (int i = 0; body.size() < 16 * 1024 * 1024; ++i) body += std::to_string(i) + ",";
+    FakeUpstream up([&](const UpstreamRequest& r) {
+        if (r.target == "/length") return UpstreamReply::ok(body);
+        std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (size_t off = 0; off < body.size(); off += 50000) {
+            const size_t n = std::min<size_t>(50000, body.size() - off);
+            char size[16];
+            std::snprintf(size, sizeof size, "%zx\r\n", n);
+            chunked += size + body.substr(off, n) + "\r\n";
+        }
+        return UpstreamReply::raw(chunked + "0\r\n\r\n");
+    });
+    ProxiedSite p(up.address(), "proxy = / app\n", "max_temp_file_size = " + cap + "\n");
+    ASSERT_TRUE(p.ok) << p.minid.log();
+    for (const char* target : {"/length", "/chunked"}) {
+        SCOPED_TRACE(std::string(target) + " max_temp_file_size = " + cap);
+        const int fd = connect_tcp(p.port(), "127.0.0.1", 16 * 1024);
+        ASSERT_GE(fd, 0);
+        const std::string req = request("GET", target, "Connection: close\r\n");
+        ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(req.size()));
+        uint64_t largest = 0;
+        for (int i = 0; i < 15; ++i) {  // 1.5 s of a client that reads nothing
+            std::this_thread::sleep_for(100ms);
+            largest = std::max(largest, largest_temp_file(p.minid.pid()));
+        }
+        EXPECT_LE(largest, bound) << "the temp file outgrew max_temp_file_size";
+        if (spools) EXPECT_GT(largest, 0u) << "nothing was spooled: the test shows nothing";
+        std::string got;
+        char buf[65536];
+        const auto t0 = Clock::now();
+        for (;;) {
+            pollfd pfd{fd, POLLIN, 0};
+            if (Clock::now() - t0 > 20s || ::poll(&pfd, 1, 1000) <= 0) break;
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<size_t>(n));
+        }
+        ::close(fd);
+        const size_t end = got.find("\r\n\r\n");
+        ASSERT_NE(end, std::string::npos);
+        const std::string head = got.substr(0, end);
+        EXPECT_NE(head.find(" 200 "), std::string::npos) << head;
+        std::string got_body = got.substr(end + 4);
+        if (head.find("chunked") != std::string::npos) got_body = dechunk(got_body);
+        EXPECT_EQ(got_body.size(), body.size());
+        EXPECT_TRUE(got_body == body) << "the body arrived changed";
+    }
+}
+
+TEST(Proxy, MaxTempFileSizeBoundsTheSpoolOfASlowReader) {
+    expect_spool_bounded("2m", 2 * 1024 * 1024, true);
+}
+
+TEST(Proxy, MaxTempFileSizeZeroNeverSpoolsToDisk) {
+    expect_spool_bounded("0", 0, false);
 }
 
 TEST(Proxy, AStreamRouteStreamsAnyResponse) {

@@ -173,18 +173,27 @@ void ProxyRequest::attempt() {
             connected();
             return;
         case UpstreamConnection::Start::in_progress:
-            state_ = State::connecting;
-            if (Status st = conn_->watch(EPOLLOUT); !st) {
-                log::error(st.error());
-                connect_failed(ENOMEM, Failure::refused);
-                return;
-            }
-            arm_timer(static_cast<uint64_t>(pool_.settings().connect_timeout.count()));
+            // On loopback the handshake is usually over by now: the request goes at once, and
+            // only a send that would block waits for writability (an epoll_ctl, a wakeup and
+            // a getsockopt less per new connection).
+            unconfirmed_ = true;
+            connected();
             return;
         case UpstreamConnection::Start::failed:
             connect_failed(conn_->error(), Failure::refused);
             return;
     }
+}
+
+void ProxyRequest::wait_for_connect() {
+    unconfirmed_ = false;
+    state_ = State::connecting;
+    if (Status st = conn_->watch(EPOLLOUT); !st) {
+        log::error(st.error());
+        connect_failed(ENOMEM, Failure::refused);
+        return;
+    }
+    arm_timer(static_cast<uint64_t>(pool_.settings().connect_timeout.count()));
 }
 
 void ProxyRequest::on_slot_free() noexcept {
@@ -233,7 +242,7 @@ void ProxyRequest::connected() {
     sent_ = 0;
     file_chunk_off_ = file_chunk_len_ = 0;
     parser_.begin(this, head_request_, upgrade_);
-    head_seen_ = complete_ = stream_ = false;
+    head_seen_ = complete_ = stream_ = early_answer_ = capped_ = false;
     sink_error_.clear();
     response_body_.reset();
     stream_in_.clear();
@@ -268,13 +277,28 @@ void ProxyRequest::send_more() {
             }
         }
         const IoResult w = conn_->write(iov, n);
+        if (unconfirmed_) {
+            // The first send on a connect still in progress: it blocks while the handshake
+            // runs, and fails as the connect did (ECONNREFUSED): nothing was sent either way.
+            if (w.kind == IoResult::Kind::would_block) {
+                wait_for_connect();
+                return;
+            }
+            unconfirmed_ = false;
+            if (w.kind != IoResult::Kind::done) {
+                connect_failed(w.error, Failure::refused);
+                return;
+            }
+        }
         if (w.kind == IoResult::Kind::would_block) {
-            if (Status st = conn_->watch(EPOLLOUT); !st) log::error(st.error());
+            // Readability too: an app may answer (413, 401...) before it reads the whole body.
+            if (Status st = conn_->watch(EPOLLOUT | EPOLLIN | EPOLLRDHUP); !st)
+                log::error(st.error());
             arm_timer(static_cast<uint64_t>(pool_.settings().send_timeout.count()));
             return;
         }
         if (w.kind != IoResult::Kind::done) {
-            lost_before_response("send", w.error);
+            send_failed(w.error);
             return;
         }
         sent_ += w.bytes;
@@ -282,6 +306,43 @@ void ProxyRequest::send_more() {
     state_ = State::receiving;
     if (Status st = conn_->watch(EPOLLIN | EPOLLRDHUP); !st) log::error(st.error());
     arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
+}
+
+void ProxyRequest::answered_early(const IoResult& first) {
+    // The rest of the body is not sent, and the connection (its request cut short) is never
+    // reused; the answer is relayed as any other.
+    early_answer_ = true;
+    state_ = State::receiving;
+    if (Status st = conn_->watch(EPOLLIN | EPOLLRDHUP); !st) log::error(st.error());
+    if (handle_read(first)) read_more();
+}
+
+void ProxyRequest::send_failed(int error) {
+    // EPIPE or ECONNRESET after an app answered and closed without reading the whole body: the
+    // answer waits in the receive queue.
+    const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
+    if (r.kind == IoResult::Kind::done) {
+        answered_early(r);
+        return;
+    }
+    lost_before_response("send", error);
+}
+
+void ProxyRequest::readable_while_sending() {
+    const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
+    switch (r.kind) {
+        case IoResult::Kind::would_block:
+            send_more();
+            return;
+        case IoResult::Kind::done:
+            answered_early(r);
+            return;
+        default:
+            // Closed (or broken) without a response byte: the keep-alive race or an app that
+            // gave up on the request; the same as a send that fails.
+            lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
+            return;
+    }
 }
 
 void ProxyRequest::lost_before_response(const char* what, int error) {
@@ -330,7 +391,11 @@ void ProxyRequest::on_upstream_io(UpstreamConnection& c, uint32_t events) noexce
             return;
         case State::sending:
             if (events & EPOLLERR) {
-                lost_before_response("send", c.finish_connect());
+                send_failed(c.finish_connect());
+                return;
+            }
+            if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+                readable_while_sending();
                 return;
             }
             send_more();
@@ -347,37 +412,43 @@ void ProxyRequest::on_upstream_io(UpstreamConnection& c, uint32_t events) noexce
 void ProxyRequest::read_more() {
     for (int i = 0; i < kMaxReadsPerWakeup && conn_; ++i) {
         if (state_ != State::receiving && state_ != State::streaming) return;
+        // A backlog for a slow client: pump() stopped watching; reading resumes with proceed().
+        if ((stream_ || capped_) && stream_in_.size() >= kMaxStreamBuffer) return;
         const IoResult r = conn_->read(io_buf_.get(), kIoBuffer);
         if (r.kind == IoResult::Kind::would_block) return;
-        if (r.kind == IoResult::Kind::done) {
-            arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
-            if (Status st = parser_.feed({io_buf_.get(), r.bytes}); !st) {
-                ++pool_.counters.bad_responses;
-                fail(502,
-                     "bad response from " + pool_.server_text(conn_->server()) + ": " + st.error());
-                return;
-            }
-            after_feed();
-            continue;
-        }
-        if (!parser_.started()) {
-            lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
-            return;
-        }
-        const std::string server = pool_.server_text(conn_->server());
-        if (r.kind == IoResult::Kind::eof) {
-            if (Status st = parser_.finish(); !st) {
-                ++pool_.counters.bad_responses;
-                fail(502, "bad response from " + server + ": " + st.error());
-                return;
-            }
-            after_feed();
-            return;
-        }
-        ++pool_.counters.bad_responses;
-        fail(502, "reading from " + server + ": " + std::strerror(r.error));
-        return;
+        if (!handle_read(r)) return;
     }
+}
+
+bool ProxyRequest::handle_read(const IoResult& r) {
+    if (r.kind == IoResult::Kind::done) {
+        arm_timer(static_cast<uint64_t>(pool_.settings().read_timeout.count()));
+        if (Status st = parser_.feed({io_buf_.get(), r.bytes}); !st) {
+            ++pool_.counters.bad_responses;
+            fail(502,
+                 "bad response from " + pool_.server_text(conn_->server()) + ": " + st.error());
+            return false;
+        }
+        after_feed();
+        return true;
+    }
+    if (!parser_.started()) {
+        lost_before_response("read", r.kind == IoResult::Kind::eof ? 0 : r.error);
+        return false;
+    }
+    const std::string server = pool_.server_text(conn_->server());
+    if (r.kind == IoResult::Kind::eof) {
+        if (Status st = parser_.finish(); !st) {
+            ++pool_.counters.bad_responses;
+            fail(502, "bad response from " + server + ": " + st.error());
+            return false;
+        }
+        after_feed();
+        return false;
+    }
+    ++pool_.counters.bad_responses;
+    fail(502, "reading from " + server + ": " + std::strerror(r.error));
+    return false;
 }
 
 void ProxyRequest::after_feed() {
@@ -387,10 +458,16 @@ void ProxyRequest::after_feed() {
         return;
     }
     if (!head_seen_) return;
+    if (capped_ && !stream_ && !eager_) {
+        // A response without a length outgrew max_temp_file_size before its end: the client
+        // gets it from now on, the spool first, then the rest as the client takes it.
+        eager_ = true;
+        ex_->response().body_length = http::Response::kUnknownLength;
+    }
     if (stream_ || eager_) {
         if (complete_ && conn_) {
             uv_timer_stop(timer_.get());
-            drop_connection(parser_.reusable());
+            drop_connection(parser_.reusable() && !early_answer_);
         }
         if (state_ == State::receiving) {
             begin_streaming();
@@ -450,8 +527,22 @@ void ProxyRequest::on_body(std::string_view data) {
         return;
     }
     if (!sink_error_.empty()) return;
+    if (capped_) {
+        stream_in_.append(data);
+        return;
+    }
     if (!response_body_)
         response_body_ = std::make_shared<BodySpool>(kMemoryResponse, handler_.temp_dir());
+    // The temp file (it holds the whole spool once there is one) stays within
+    // max_temp_file_size; below the memory bound no file is made at all.
+    const uint64_t limit = std::max<uint64_t>(kMemoryResponse, pool_.settings().max_temp_file_size);
+    const uint64_t room = limit - std::min(limit, response_body_->size());
+    if (data.size() > room) {
+        capped_ = true;
+        stream_in_.append(data.substr(static_cast<size_t>(room)));
+        data = data.substr(0, static_cast<size_t>(room));
+    }
+    if (data.empty()) return;
     if (Status st = response_body_->append(data); !st) sink_error_ = st.error();
 }
 
@@ -482,7 +573,7 @@ void ProxyRequest::finish_buffered() {
     }
     uv_timer_stop(timer_.get());
     // The app's connection is free again before the client has read a byte.
-    drop_connection(parser_.reusable());
+    drop_connection(parser_.reusable() && !early_answer_);
     http::Response& r = ex_->response();
     const uint64_t size = response_body_ ? response_body_->size() : 0;
     const int status = r.status();
@@ -585,7 +676,7 @@ void ProxyRequest::pump() {
         // Reading stops while a slow client has a backlog; read_timeout counts only while
         // minid is reading.
         // (A buffered response is always read: that is what frees the app.)
-        const bool read = eager_ || stream_in_.size() < kMaxStreamBuffer;
+        const bool read = (eager_ && !capped_) || stream_in_.size() < kMaxStreamBuffer;
         if (Status st = conn_->watch(read ? EPOLLIN | EPOLLRDHUP : 0); !st) log::error(st.error());
         if (!read)
             uv_timer_stop(timer_.get());
@@ -680,9 +771,9 @@ void ProxyRequest::release() {
     if (stream_out_.capacity() > kMaxStreamBuffer) std::string().swap(stream_out_);
     if (stream_in_.capacity() > kMaxStreamBuffer) std::string().swap(stream_in_);
     awaiting_client_ = pumping_ = pump_again_ = false;
-    head_seen_ = complete_ = stream_ = eager_ = false;
+    head_seen_ = complete_ = stream_ = eager_ = early_answer_ = capped_ = false;
     handed_ = 0;
-    reused_ = fresh_next_ = retried_sent_ = false;
+    reused_ = fresh_next_ = retried_sent_ = unconfirmed_ = false;
     upgrade_ = upgraded_ = false;
     tries_ = 0;
     sink_error_.clear();

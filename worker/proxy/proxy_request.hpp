@@ -68,11 +68,21 @@ class ProxyRequest final : private http::Exchange::Producer,
 
     void attempt();
     void connected();
+    // The request could not go out at once on a connect in progress: wait for writability.
+    void wait_for_connect();
     void connect_failed(int error, Failure kind);
     void send_more();
+    // While sending, the first read of a response (into io_buf_): the app answered before it
+    // took the whole request. Sending stops; the response is read and relayed from then on.
+    void answered_early(const IoResult& first);
+    void readable_while_sending();
+    // A send error: the app may have answered before it closed.
+    void send_failed(int error);
     // The connection broke after (part of) the request went out and before a response byte.
     void lost_before_response(const char* what, int error);
     void read_more();
+    // One read's outcome; false when reading stops (an error answered, or the end).
+    bool handle_read(const IoResult& r);
     void after_feed();
     void finish_buffered();
     // After a 101 to an upgrade: the connection goes to the session as its tunnel peer.
@@ -109,6 +119,7 @@ class ProxyRequest final : private http::Exchange::Producer,
 
     std::unique_ptr<UpstreamConnection> conn_;
     bool reused_ = false;
+    bool unconfirmed_ = false;   // a connect in progress; the first send tells how it went
     bool fresh_next_ = false;    // the next try must open a new connection
     bool retried_sent_ = false;  // the once-only retry of a sent request was used
     unsigned tries_ = 0;
@@ -119,10 +130,14 @@ class ProxyRequest final : private http::Exchange::Producer,
     bool head_seen_ = false;
     bool complete_ = false;
     bool stream_ = false;
+    bool early_answer_ = false;  // the response began before the request was all sent
     // A large response with a length: buffered whole all the same (the app's connection is
     // read as fast as it sends), but the client gets it from the spool while it fills, instead
     // of after the last byte. handed_ counts the spool bytes given to the session.
     bool eager_ = false;
+    // The spool reached max_temp_file_size: what comes after waits in stream_in_, and the app
+    // is read only as the client drains it (eager_ is then set too).
+    bool capped_ = false;
     uint64_t handed_ = 0;
     std::string sink_error_;  // a spool write that failed inside on_body
     std::shared_ptr<BodySpool> response_body_;

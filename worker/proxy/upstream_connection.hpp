@@ -60,7 +60,7 @@ class UpstreamConnection final : public IoPoller::Watcher {
     Status watch(uint32_t events) { return watch_.set(poller_, fd_.get(), events, this); }
     void set_user(User* u) { user_ = u; }
     // Nothing unexpected waiting and the peer has not closed: recv(MSG_PEEK) would block. Run
-    // before a pooled connection is reused (h2o does the same).
+    // before a pooled connection that was idle a while is reused (h2o does the same).
     bool looks_alive() const;
     // Shuts the write side (the tunnel's half-close).
     void shutdown_write();

@@ -37,6 +37,7 @@ constexpr const char* kProxied =
     "send_timeout = 20s\n"
     "retry_window = 3s\n"
     "keepalive_timeout = 1200ms\n"
+    "max_temp_file_size = 64m\n"
     "\n"
     "[upstream app2]\n"
     "server = localhost:9000\n";
@@ -57,6 +58,7 @@ TEST(ConfigUpstreams, ParsesUpstreamsAndProxyRoutes) {
     EXPECT_EQ(app.send_timeout, Millis(20'000));
     EXPECT_EQ(app.retry_window, Millis(3000));
     EXPECT_EQ(app.keepalive_timeout, Millis(1200));
+    EXPECT_EQ(app.max_temp_file_size, uint64_t{64} << 20);
     EXPECT_EQ(c->upstreams[1].servers[0].to_string(), "127.0.0.1:9000");
     EXPECT_EQ(c->proxy,
               (std::vector<ProxyRoute>{
@@ -79,6 +81,7 @@ TEST(ConfigUpstreams, Defaults) {
     EXPECT_EQ(u.send_timeout, Millis(60'000));
     EXPECT_EQ(u.retry_window, Millis(5000));
     EXPECT_EQ(u.keepalive_timeout, Millis(1500));
+    EXPECT_EQ(u.max_temp_file_size, uint64_t{1} << 30);
 }
 
 TEST(ConfigUpstreams, RoundTrips) {

@@ -70,6 +70,11 @@ class UpstreamPoolTest : public ::testing::Test {
         pool_ = UpstreamPool::create(u, *poller_, &loop_).value();
         return *pool_;
     }
+    // Lets the loop's clock move on by `ms` (the pool reads uv_now).
+    void pass(int ms) {
+        ::usleep(static_cast<useconds_t>(ms) * 1000);
+        uv_update_time(&loop_);
+    }
     UpstreamPool::Lease take(UpstreamPool& p, bool fresh = false) {
         UpstreamPool::Lease l;
         EXPECT_EQ(p.take(waiter_, fresh, l), UpstreamPool::Take::ok);
@@ -103,6 +108,9 @@ TEST_F(UpstreamPoolTest, ReusesALiveIdleConnectionAndDropsADeadOne) {
     p.give_back(std::move(l.conn), true);
 
     server_side.reset();  // the app closes its end: the peek sees EOF
+    // (Given back less than 10 ms ago a connection is not peeked at: it was in epoll all the
+    // while, and the close's event takes it out of the pool.)
+    pass(15);
     l = take(p);
     EXPECT_FALSE(l.reused) << "a closed connection is never reused";
     EXPECT_EQ(p.open_connections(), 1u);
@@ -127,15 +135,23 @@ TEST_F(UpstreamPoolTest, KeepsAtMostKeepaliveIdleConnections) {
     UpstreamPool& p = make({"a.sock"}, 1);
     UpstreamPool::Lease a = take(p);
     UpstreamPool::Lease b = take(p);
+    UpstreamPool::Lease c = take(p);
     p.give_back(std::move(a.conn), true);
     p.give_back(std::move(b.conn), true);
+    p.give_back(std::move(c.conn), true);
+    // A burst: up to twice keepalive stay idle for a moment, beyond that they close at once.
+    EXPECT_EQ(p.idle_connections(), 2u);
+    EXPECT_EQ(p.open_connections(), 2u);
+    // The surplus still idle after an expiry tick (100 ms) is closed.
+    pass(150);
+    uv_run(&loop_, UV_RUN_NOWAIT);
     EXPECT_EQ(p.idle_connections(), 1u);
     EXPECT_EQ(p.open_connections(), 1u);
     p.drain();
     EXPECT_EQ(p.idle_connections(), 0u);
     EXPECT_EQ(p.open_connections(), 0u);
-    UpstreamPool::Lease c = take(p);
-    p.give_back(std::move(c.conn), true);
+    UpstreamPool::Lease d = take(p);
+    p.give_back(std::move(d.conn), true);
     EXPECT_EQ(p.idle_connections(), 0u) << "a draining pool keeps nothing";
 }
 
