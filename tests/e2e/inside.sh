@@ -131,6 +131,17 @@ info "master $main_pid, workers $(oneline "$workers")"
 check "the master has worker processes" test -n "$workers"
 check "the master and workers run as user minid" \
 	test "$(ps -o user= -p "$main_pid,$(oneline "$workers" | tr ' ' ,)" | sort -u | tr -d ' ')" = minid
+# No TCP upstream in the shipped config: each worker adds a seccomp filter that denies it IP
+# sockets (minid(8), EGRESS FILTER), on top of the unit's own.
+seccomp_filters() { sed -n 's/^Seccomp_filters:[[:space:]]*//p' "/proc/$1/status"; }
+fenced=true
+for p in $workers; do
+	[ "$(seccomp_filters "$p")" = $(($(seccomp_filters "$main_pid") + 1)) ] || fenced=false
+done
+info "seccomp filters: master $(seccomp_filters "$main_pid"), workers $(for p in $workers; do seccomp_filters "$p"; done | paste -sd' ' -)"
+check "every worker has one seccomp filter more than the master (no IP sockets)" $fenced
+check "the workers say they cannot open outbound connections" \
+	test "$(journalctl -b --no-pager -q -u minid.service | grep -c 'socket(AF_INET/AF_INET6) denied')" -ge "$(wc -w <<<"$workers")"
 if command -v minidctl >/dev/null; then
 	status=$(minidctl status 2>&1)
 	check "minidctl status (as root) succeeds" minidctl status >/dev/null
@@ -311,6 +322,8 @@ proxy_checks() {
 	check "the app sees X-Forwarded-For from minid" grep -q '"x-forwarded-for": "127.0.0.1"' <<<"$echo_json"
 	check "GET /slow reaches Gunicorn on 127.0.0.1:8000 (IPAddressAllow=localhost)" \
 		test "$(body 'http://127.0.0.1/slow?ms=10')" = slow
+	check "with a TCP upstream the workers keep IP sockets (no egress filter)" \
+		grep -q 'IP sockets allowed (a TCP upstream is configured)' <<<"$(journalctl -b --no-pager -q -u minid.service)"
 
 	# Restarting and HUPing the socket-activated app under load: nobody sees it.
 	rm -f /run/e2e-proxy-*.codes /run/e2e-proxy-stop
