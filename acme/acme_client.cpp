@@ -268,6 +268,7 @@ Result<Issued> Client::obtain(const std::vector<std::string>& names, EVP_PKEY* c
 }
 
 Result<RenewalWindow> Client::renewal_info(const std::string& chain_pem) {
+    ari_retry_after_s_ = 0;
     if (renewal_info_url_.empty()) return make_error("the CA has no renewalInfo (ARI) endpoint");
     BIO* bio = BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size()));
     X509* leaf = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
@@ -294,7 +295,10 @@ Result<RenewalWindow> Client::renewal_info(const std::string& chain_pem) {
                             base64url(keyid) + "." + base64url(serial_bytes);
     auto r = http_.request("GET", url, "", "");
     if (!r) return make_error("ARI: " + r.error());
-    if (r->status != 200) return make_error("ARI " + url + ": " + describe_problem(*r));
+    if (r->status != 200) {
+        ari_retry_after_s_ = parse_retry_after(r->header("retry-after"), clock_.now_s());
+        return make_error("ARI " + url + ": " + describe_problem(*r));
+    }
     auto j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("suggestedWindow") || !j["suggestedWindow"].is_object())
         return make_error("ARI " + url + ": no suggestedWindow");

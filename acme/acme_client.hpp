@@ -70,6 +70,8 @@ class Client {
     // CA has no renewalInfo endpoint (pebble 2.4.0) or the answer is malformed.
     Result<RenewalWindow> renewal_info(const std::string& chain_pem);
     bool has_renewal_info() const { return !renewal_info_url_.empty(); }
+    // The Retry-After of the last failed renewalInfo request, in seconds (0 = none said).
+    int64_t ari_retry_after_s() const { return ari_retry_after_s_; }
 
     // Seconds the CA asked us to wait (Retry-After on its last error), 0 = none said.
     int64_t retry_after_s() const { return retry_after_s_; }
@@ -101,6 +103,7 @@ class Client {
     std::string nonce_;
     std::string kid_;
     int64_t retry_after_s_ = 0;
+    int64_t ari_retry_after_s_ = 0;
     uint64_t orders_ = 0;
     unsigned failed_validations_ = 0;
 };

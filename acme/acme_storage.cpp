@@ -156,7 +156,10 @@ json CertificateMeta::to_json() const {
                 {"retry_at", retry_at},
                 {"last_error", last_error},
                 {"failed_validations", failed_validations},
-                {"renewal_failures", renewal_failures}};
+                {"renewal_failures", renewal_failures},
+                {"ari_window_start", ari.window_start},
+                {"ari_window_end", ari.window_end},
+                {"ari_next_check", ari.next_check}};
 }
 
 CertificateMeta CertificateMeta::from_json(const json& j) {
@@ -177,6 +180,9 @@ CertificateMeta CertificateMeta::from_json(const json& j) {
         for (const json& t : j["failed_validations"])
             if (t.is_number_integer()) m.failed_validations.push_back(t.get<int64_t>());
     m.renewal_failures = j.value("renewal_failures", uint64_t{0});
+    m.ari.window_start = j.value("ari_window_start", int64_t{0});
+    m.ari.window_end = j.value("ari_window_end", int64_t{0});
+    m.ari.next_check = j.value("ari_next_check", int64_t{0});
     return m;
 }
 

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/renewal_policy.hpp"
 #include "common/acme_paths.hpp"
 #include "common/result.hpp"
 
@@ -59,6 +60,7 @@ struct CertificateMeta {
     std::string last_error;
     std::vector<int64_t> failed_validations;  // unix times, the last hour's
     uint64_t renewal_failures = 0;            // total, for metrics
+    AriState ari;                             // the CA's renewal information (RFC 9773)
 
     nlohmann::json to_json() const;
     static CertificateMeta from_json(const nlohmann::json& j);

@@ -19,6 +19,7 @@
 
 #include "acme/acme_client.hpp"
 #include "acme/acme_storage.hpp"
+#include "acme/ari_poll.hpp"
 #include "acme/renewal_policy.hpp"
 #include "common/build_info.hpp"
 #include "common/config.hpp"
@@ -115,7 +116,12 @@ class Agent {
     // Does what is due for `m`; returns when to look at it again.
     int64_t maintain(Managed& m) {
         const int64_t now = now_s();
-        if (m.have_certificate && now < m.meta.next_renewal) return m.meta.next_renewal;
+        if (m.have_certificate && now < m.meta.next_renewal) {
+            // RFC 9773: never ask about an expired certificate (it is due anyway by then).
+            if (now >= m.meta.ari.next_check && now < m.meta.not_after) poll_renewal_info(m);
+            if (now_s() < m.meta.next_renewal)
+                return std::min(m.meta.next_renewal, m.meta.ari.next_check);
+        }
         if (now < m.meta.retry_at) return m.meta.retry_at;
         if (const int64_t wait = validation_wait_seconds(m.meta.failed_validations, now);
             wait > 0) {
@@ -157,6 +163,38 @@ class Agent {
         }
         announce(m);
         return m.meta.next_renewal;
+    }
+
+    // Asks the CA for the current certificate's renewal information (ARI) and saves what moved.
+    void poll_renewal_info(Managed& m) {
+        const std::string& dir = config_.acme_state_dir;
+        const int64_t was = m.meta.next_renewal;
+        std::string error;
+        auto pem = read_optional_file(certificate_file(dir, m.names[0]));
+        if (!pem || !*pem) {
+            error = pem ? certificate_file(dir, m.names[0]) + ": missing" : pem.error();
+            m.meta.ari.next_check = now_s() + ari_poll_seconds(false, 0);
+        } else if (auto st = open_client(); !st) {
+            client_.reset();  // open again next time: the CA may be back
+            error = st.error();
+            m.meta.ari.next_check = now_s() + ari_poll_seconds(false, 0);
+        } else {
+            const AriCheck ari =
+                check_renewal_info(*client_, **pem, was, m.meta.ari, now_s(), random01());
+            m.meta.next_renewal = ari.next_renewal;
+            error = ari.error;
+        }
+        if (!error.empty())
+            log::warn("[site ", m.site, "]: renewal information: ", error,
+                      " (the renewal stays at ", format_time(m.meta.next_renewal), "; next try at ",
+                      format_time(m.meta.ari.next_check), ")");
+        if (m.meta.next_renewal < was)
+            log::notice("[site ", m.site, "]: the CA's renewal information (window ",
+                        format_time(m.meta.ari.window_start), " to ",
+                        format_time(m.meta.ari.window_end), ") moves the renewal of ",
+                        join(m.names), " to ", format_time(m.meta.next_renewal), " (was ",
+                        format_time(was), ")");
+        if (auto saved = save_meta(dir, m.names[0], m.meta); !saved) log::error(saved.error());
     }
 
     Status open_client() {
@@ -251,11 +289,13 @@ class Agent {
         CertificateMeta meta = *facts;
         meta.names = m.names;
         meta.next_renewal = renewal_time(facts->not_before, facts->not_after, random01());
-        if (client_->has_renewal_info()) {
-            if (auto w = client_->renewal_info(issued->chain_pem))
-                meta.next_renewal = std::min(
-                    meta.next_renewal, ari_renewal_time(w->start, w->end, now_s(), random01()));
-        }
+        // Renewal information right after issuance, then whenever meta.ari.next_check is due.
+        const AriCheck ari = check_renewal_info(*client_, issued->chain_pem, meta.next_renewal,
+                                                meta.ari, now_s(), random01());
+        meta.next_renewal = ari.next_renewal;
+        if (!ari.error.empty())
+            log::warn("[site ", m.site, "]: renewal information: ", ari.error, " (next try at ",
+                      format_time(meta.ari.next_check), ")");
         meta.failed_validations = m.meta.failed_validations;
         meta.renewal_failures = m.meta.renewal_failures;
         if (auto st = save_certificate(dir, m.names[0], issued->chain_pem, *key_pem, meta); !st)

@@ -19,6 +19,11 @@ int64_t ari_renewal_time(int64_t window_start, int64_t window_end, int64_t now_s
     return start + static_cast<int64_t>(static_cast<double>(window_end - start) * random01);
 }
 
+int64_t ari_poll_seconds(bool answered, int64_t retry_after_s) {
+    if (retry_after_s <= 0) return answered ? kAriDefaultPollSeconds : kAriErrorPollSeconds;
+    return std::clamp<int64_t>(retry_after_s, 60, 86'400);
+}
+
 int64_t backoff_seconds(unsigned attempts, int64_t retry_after_s, double random01) {
     int64_t delay;
     switch (attempts) {

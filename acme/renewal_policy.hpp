@@ -17,6 +17,21 @@ int64_t renewal_time(int64_t not_before, int64_t not_after, double random01);
 // has already begun means now.
 int64_t ari_renewal_time(int64_t window_start, int64_t window_end, int64_t now_s, double random01);
 
+// What the CA last said about a certificate's renewal (RFC 9773), and when to ask it again.
+struct AriState {
+    int64_t window_start = 0;  // the suggested window; 0, 0 = none heard yet
+    int64_t window_end = 0;
+    int64_t next_check = 0;  // unix time of the next renewalInfo request; 0 = at once
+};
+
+// Seconds until the next renewalInfo request (RFC 9773, 4.3): the answer's Retry-After, taken
+// as at least a minute and at most a day; about 6 hours when it says nothing. After a failed
+// request (the CA down, an error status, a malformed window, no ARI at all) an hour, or the
+// error's Retry-After.
+inline constexpr int64_t kAriDefaultPollSeconds = 6 * 3600;
+inline constexpr int64_t kAriErrorPollSeconds = 3600;
+int64_t ari_poll_seconds(bool answered, int64_t retry_after_s);
+
 // Seconds to wait after the `attempts`-th failure in a row: about 1 min, 10 min, 100 min, then
 // 6 to 24 h; never sooner than the CA's Retry-After.
 int64_t backoff_seconds(unsigned attempts, int64_t retry_after_s, double random01);

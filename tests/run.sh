@@ -20,7 +20,7 @@ done
 packages=(cmake ninja-build g++ pkg-config libuv1-dev libinih-dev libsystemd-dev libssl-dev node-llhttp
           nlohmann-json3-dev libgtest-dev curl systemd iproute2 procps clang libclang-rt-14-dev
           clang-format openssl testssl.sh pebble libcurl4-openssl-dev gunicorn python3-waitress
-          python3-gevent)
+          python3-gevent libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

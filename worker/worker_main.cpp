@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/stats_segment.hpp"
 #include "common/worker_protocol.hpp"
+#include "worker/egress_filter.hpp"
 #include "worker/server.hpp"
 #include "worker/transport/tls_bundle.hpp"
 
@@ -197,6 +198,18 @@ int run_worker(int argc, char** argv) {
             sigset_t none;
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, nullptr);
+            // The listeners and every file it needs at start are open: from here on a worker
+            // with no TCP upstream cannot make an IP socket (it only accepts on inherited ones).
+            // A kernel without seccomp filters (or a sandbox that forbids them) costs this layer
+            // of defence only, not the service: warn and serve.
+            if (needs_ip_sockets(s->config())) {
+                log::info("egress: IP sockets allowed (a TCP upstream is configured)");
+            } else if (auto fenced = deny_ip_sockets(); !fenced) {
+                log::warn(fenced.error(), "; serving without it");
+            } else {
+                log::info("egress: socket(AF_INET/AF_INET6) denied (no TCP upstream): this ",
+                          "worker cannot open outbound connections");
+            }
             if (auto st = s->start(); !st) {
                 log::error(st.error());
                 exit_code = wp::kExitFatalConfig;

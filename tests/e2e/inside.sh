@@ -131,6 +131,17 @@ info "master $main_pid, workers $(oneline "$workers")"
 check "the master has worker processes" test -n "$workers"
 check "the master and workers run as user minid" \
 	test "$(ps -o user= -p "$main_pid,$(oneline "$workers" | tr ' ' ,)" | sort -u | tr -d ' ')" = minid
+# No TCP upstream in the shipped config: each worker adds a seccomp filter that denies it IP
+# sockets (minid(8), EGRESS FILTER), on top of the unit's own.
+seccomp_filters() { sed -n 's/^Seccomp_filters:[[:space:]]*//p' "/proc/$1/status"; }
+fenced=true
+for p in $workers; do
+	[ "$(seccomp_filters "$p")" = $(($(seccomp_filters "$main_pid") + 1)) ] || fenced=false
+done
+info "seccomp filters: master $(seccomp_filters "$main_pid"), workers $(for p in $workers; do seccomp_filters "$p"; done | paste -sd' ' -)"
+check "every worker has one seccomp filter more than the master (no IP sockets)" $fenced
+check "the workers say they cannot open outbound connections" \
+	test "$(journalctl -b --no-pager -q -u minid.service | grep -c 'socket(AF_INET/AF_INET6) denied')" -ge "$(wc -w <<<"$workers")"
 if command -v minidctl >/dev/null; then
 	status=$(minidctl status 2>&1)
 	check "minidctl status (as root) succeeds" minidctl status >/dev/null
@@ -311,6 +322,8 @@ proxy_checks() {
 	check "the app sees X-Forwarded-For from minid" grep -q '"x-forwarded-for": "127.0.0.1"' <<<"$echo_json"
 	check "GET /slow reaches Gunicorn on 127.0.0.1:8000 (IPAddressAllow=localhost)" \
 		test "$(body 'http://127.0.0.1/slow?ms=10')" = slow
+	check "with a TCP upstream the workers keep IP sockets (no egress filter)" \
+		grep -q 'IP sockets allowed (a TCP upstream is configured)' <<<"$(journalctl -b --no-pager -q -u minid.service)"
 
 	# Restarting and HUPing the socket-activated app under load: nobody sees it.
 	rm -f /run/e2e-proxy-*.codes /run/e2e-proxy-stop
@@ -442,6 +455,97 @@ cp /run/minid.conf.good /etc/minid/minid.conf
 systemctl restart minid.service
 main_pid=$(prop minid.service MainPID)
 check "serving plain HTTP only again" test "$(get http://127.0.0.1/)" = 200 -a "$(get --max-time 3 https://localhost/ -k)" = 000
+
+# --- automatic HTTPS from pebble inside the container -----------------------------------------
+# Debian's pebble (the ACME test CA) and pebble-challtestsrv (its DNS: every name is 127.0.0.1) on
+# loopback; pebble's validator connects to minid's listeners on ports 80 (HTTP-01) and 443
+# (TLS-ALPN-01). The unit's IPAddressDeny=any + IPAddressAllow=localhost lets the ACME agent reach
+# a CA on 127.0.0.1, so no drop-in is needed here (a public CA needs IPAddressAllow=any, minid(8)).
+acme_checks() {
+	if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+		fail "pebble is not installed in the container (tests/e2e/run.sh's package list)"
+		return
+	fi
+	local dir=/run/e2e-pebble
+	mkdir -p "$dir"
+	cat >"$dir/pebble.json" <<-'JSON'
+		{ "pebble": { "listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+		  "certificate": "/e2e-tls/pebble-api.pem", "privateKey": "/e2e-tls/pebble-api.key",
+		  "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false } }
+	JSON
+	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" \
+		-https01 "" -tlsalpn01 "" -management 127.0.0.1:8055 >"$dir/challtestsrv.log" 2>&1 &
+	local dns_pid=$!
+	PEBBLE_VA_NOSLEEP=1 pebble -config "$dir/pebble.json" -dnsserver 127.0.0.1:8053 -strict=false \
+		>"$dir/pebble.log" 2>&1 &
+	local pebble_pid=$!
+	# pebble makes a new root at every start: fetch it once it listens.
+	for _ in $(seq 100); do
+		curl -sf --max-time 2 --cacert /e2e-tls/ca.pem -o "$dir/root.pem" https://127.0.0.1:15000/roots/0 && break
+		sleep 0.1
+	done
+	check "pebble starts and gives its root" test -s "$dir/root.pem"
+	# The agent runs as minid: pebble's API certificate must be readable to it.
+	install -m 0644 /e2e-tls/ca.pem /etc/minid/pebble-api-ca.pem
+	cp /run/minid.conf.good /etc/minid/minid.conf
+	cat >>/etc/minid/minid.conf <<-'CONF'
+
+		[site auto]
+		hosts = a.test b.test
+		root = /usr/share/minid/site
+		tls = auto
+
+		[acme]
+		ca = https://127.0.0.1:14000/dir
+		ca_root = /etc/minid/pebble-api-ca.pem
+	CONF
+	check "minid -t accepts tls = auto with pebble as the CA" minid -t -c /etc/minid/minid.conf
+	# The enable sequence of minid(8), HTTPS: the service is stopped while the socket starts.
+	check "systemctl enable minid-https.socket (tls = auto)" systemctl enable minid-https.socket
+	systemctl stop minid.service
+	local t0 got=false
+	t0=$(ms)
+	check "systemctl start minid-https.socket minid.service (tls = auto)" \
+		systemctl start minid-https.socket minid.service
+	while [ $(($(ms) - t0)) -lt 60000 ]; do
+		if grep -q 'Welcome to minid' <<<"$(body --max-time 3 --cacert "$dir/root.pem" \
+			--resolve a.test:443:127.0.0.1 https://a.test/)"; then
+			got=true
+			break
+		fi
+		sleep 0.5
+	done
+	local took=$(($(ms) - t0))
+	info "tls = auto: HTTPS with pebble's certificate after $took ms"
+	check "HTTPS for a.test with curl --cacert <pebble's root> within 60 s ($took ms)" $got
+	check "HTTPS for b.test (the site's second name) too" grep -q 'Welcome to minid' \
+		<<<"$(body --cacert "$dir/root.pem" --resolve b.test:443:127.0.0.1 https://b.test/)"
+	local certs issuer names
+	certs=$(curl -s -o /dev/null --max-time 10 --cacert "$dir/root.pem" --resolve a.test:443:127.0.0.1 \
+		-w '%{certs}' https://a.test/)
+	issuer=$(sed -n 's/^Issuer: *//p' <<<"$certs" | head -n1)
+	names=$(grep -o 'DNS:[^, ]*' <<<"$certs" | sort -u | paste -sd, -)
+	info "served certificate: issuer $issuer; names $names"
+	check "the served certificate is pebble's (issuer: $issuer)" grep -q 'Pebble Intermediate' <<<"$issuer"
+	check "the certificate's names are exactly the site's hosts" \
+		test "$names" = "DNS:a.test,DNS:b.test"
+	check "pebble issued exactly one certificate" \
+		test "$(grep -c 'Issued certificate serial' "$dir/pebble.log")" = 1
+	check "the certificate is stored in /var/lib/minid/acme, minid's, mode 0600" \
+		test "$(stat -c %U:%a /var/lib/minid/acme/certificates/a.test/certificate.pem 2>/dev/null)" = minid:600
+	check "plain HTTP still serves with tls = auto" test "$(get http://127.0.0.1/)" = 200
+	status=$(minidctl status 2>&1)
+	info "minidctl status (ACME):"
+	while IFS= read -r line; do info "  $line"; done < <(grep -iA3 'a.test' <<<"$status")
+	check "systemctl disable --now minid-https.socket (tls = auto)" systemctl disable --now minid-https.socket
+	kill "$pebble_pid" "$dns_pid"
+	wait "$pebble_pid" "$dns_pid" 2>/dev/null
+	cp /run/minid.conf.good /etc/minid/minid.conf
+	rm -f /etc/minid/pebble-api-ca.pem
+	systemctl restart minid.service
+	main_pid=$(prop minid.service MainPID)
+}
+acme_checks
 
 # The end of the expected warnings. (--since, not --after-cursor: journalctl 252 returns nothing
 # for --after-cursor combined with -p or -u.)

@@ -77,8 +77,9 @@ t=$(date +%s)
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 # The container has no network: everything the package depends on goes in at debootstrap time.
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$')
-# gunicorn: the apps minid proxies to in the proxy checks (tests/apps, bound at /apps).
-packages=$(printf '%s\n' systemd dbus curl procps gunicorn "$deps" | sort -u | paste -sd, -)
+# gunicorn: the apps minid proxies to in the proxy checks (tests/apps, bound at /apps);
+# pebble: the ACME test CA of the automatic-HTTPS check.
+packages=$(printf '%s\n' systemd dbus curl procps gunicorn pebble "$deps" | sort -u | paste -sd, -)
 key=$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c1-16)
 root=/var/tmp/minid-e2e-$suite-$key
 if [ "${MINID_E2E_CACHE:-1}" = 0 ] || [ ! -x "$root/lib/systemd/systemd" ]; then
@@ -99,7 +100,8 @@ else
 fi
 
 # --- test certificates ---------------------------------------------------------------------
-# The container has no openssl: a test CA and leaves for localhost are made here (serials 1, 2).
+# The container has no openssl: a test CA and leaves for localhost are made here (serials 1, 2),
+# and pebble's API certificate (pebble-api.pem, for localhost and 127.0.0.1, by the same CA).
 mkdir "$work/tls"
 (
 	cd "$work/tls"
@@ -113,6 +115,11 @@ mkdir "$work/tls"
 			-extfile leaf.ext -out leaf$n.crt
 		cat leaf$n.crt ca.pem >leaf$n.pem
 	done
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pebble-api.key \
+		-out pebble-api.csr -subj /CN=localhost
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >leaf.ext
+	openssl x509 -req -in pebble-api.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 1 \
+		-extfile leaf.ext -out pebble-api.pem
 	rm -f ca.key ./*.csr ./*.crt leaf.ext
 ) >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log"; die "could not make test certificates"; }
 

@@ -24,6 +24,15 @@ TEST(RenewalPolicy, AriWindowChoice) {
     EXPECT_EQ(ari_renewal_time(100, 200, 300, 0.5), 300);  // passed: now
 }
 
+TEST(RenewalPolicy, AriPollIntervalFollowsRetryAfterWithinAMinuteAndADay) {
+    EXPECT_EQ(ari_poll_seconds(true, 0), 6 * 3600);
+    EXPECT_EQ(ari_poll_seconds(false, 0), 3600);
+    EXPECT_EQ(ari_poll_seconds(true, 7200), 7200);
+    EXPECT_EQ(ari_poll_seconds(false, 900), 900);
+    EXPECT_EQ(ari_poll_seconds(true, 1), 60);
+    EXPECT_EQ(ari_poll_seconds(true, 30 * 86'400), 86'400);
+}
+
 TEST(RenewalPolicy, BackoffStepsAndRetryAfter) {
     EXPECT_EQ(backoff_seconds(1, 0, 0.5), 60);
     EXPECT_EQ(backoff_seconds(2, 0, 0.5), 600);
