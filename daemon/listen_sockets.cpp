@@ -8,12 +8,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "common/log.hpp"
-#include "common/systemd_protocol.hpp"
 
 namespace minid {
 namespace {
@@ -136,19 +136,23 @@ ListenSockets ListenSockets::adopt(bool from_systemd, std::vector<ListenSocket> 
 
 Result<ListenSockets> ListenSockets::acquire(const Config& config) {
     ListenSockets set;
-    // systemd hands the fds over without close-on-exec; take_listen_fds() sets it: only
-    // workers may inherit them, and they get them explicitly.
-    auto passed = systemd::take_listen_fds();
-    if (!passed) return make_error("socket activation: " + passed.error());
-    if (!passed->empty()) {
+    char** names = nullptr;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n < 0) return make_error(std::string("sd_listen_fds_with_names failed: ") + strerror(-n));
+    if (n > 0) {
         set.from_systemd_ = true;
         std::string bad;
-        for (systemd::PassedSocket& p : *passed) {
-            const int fd = p.fd;
-            std::string name = std::move(p.name);
+        for (int i = 0; i < n; ++i) {
+            const int fd = SD_LISTEN_FDS_START + i;
+            std::string name = names && names[i] ? names[i] : "";
+            if (names) free(names[i]);
             ListenSocket s;
             s.fd = UniqueFd(fd);
-            if (!systemd::is_listening_stream_socket(fd) && bad.empty())
+            // systemd hands the fds over without close-on-exec; only workers may inherit them,
+            // and they get them explicitly.
+            if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && bad.empty())
+                bad = sys_error("fcntl(FD_CLOEXEC)", "LISTEN_FDS fd " + std::to_string(fd), errno);
+            if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 && bad.empty())
                 bad = "LISTEN_FDS fd " + std::to_string(fd) +
                       (name.empty() ? "" : " (" + name + ")") +
                       " is not a listening stream socket; check the ListenStream= lines of the "
@@ -157,6 +161,7 @@ Result<ListenSockets> ListenSockets::acquire(const Config& config) {
             s.name = name.empty() || name == "unknown" ? s.bound : name;
             set.sockets_.push_back(std::move(s));
         }
+        free(names);
         if (!bad.empty()) return make_error(bad);
     } else {
         for (const auto& [a, tls] : wanted_sockets(config)) {

@@ -1,20 +1,20 @@
-// sd_notify messages (common/systemd_protocol.hpp). Messages are logged at debug level so a test or
-// an operator can follow the sequence without a notify socket.
+// sd_notify wrappers. Messages are logged at debug level so a test or an operator can follow
+// the sequence without a notify socket.
 #include "daemon/systemd_notify.hpp"
 
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include <cstring>
 
 #include "common/log.hpp"
-#include "common/systemd_protocol.hpp"
 
 namespace minid::notify {
 namespace {
 
 void send(const std::string& msg) {
     log::debug("sd_notify: ", msg);
-    int rc = systemd::notify(msg);
+    int rc = sd_notify(0, msg.c_str());
     if (rc < 0) log::warn("sd_notify failed: ", strerror(-rc));
 }
 
@@ -41,7 +41,7 @@ void status(const std::string& status) {
     send("STATUS=" + status);
 }
 void watchdog() {
-    int rc = systemd::notify("WATCHDOG=1");
+    int rc = sd_notify(0, "WATCHDOG=1");
     if (rc < 0) log::warn("sd_notify(WATCHDOG=1) failed: ", strerror(-rc));
 }
 void extend_timeout(uint64_t usec) {
@@ -49,7 +49,8 @@ void extend_timeout(uint64_t usec) {
 }
 
 uint64_t watchdog_usec() {
-    return systemd::watchdog_usec();
+    uint64_t usec = 0;
+    return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
 }
 
 }  // namespace minid::notify

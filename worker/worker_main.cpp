@@ -3,6 +3,7 @@
 #include "worker/worker_main.hpp"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,7 +16,6 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/stats_segment.hpp"
-#include "common/systemd_protocol.hpp"
 #include "common/worker_protocol.hpp"
 #include "worker/server.hpp"
 #include "worker/transport/tls_bundle.hpp"
@@ -118,13 +118,18 @@ int run_worker(int argc, char** argv) {
     ServerOptions options;
     options.config = std::move(config).value();
     options.tls_bundle = std::string(tls_bundle);
-    auto passed = systemd::take_listen_fds();
-    if (!passed) {
-        log::error("listening sockets from the master: ", passed.error());
+    char** names = nullptr;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n < 0) {
+        log::error("sd_listen_fds_with_names failed: ", strerror(-n));
         return wp::kExitFatalConfig;
     }
-    for (systemd::PassedSocket& p : *passed)
-        options.listeners.emplace_back(UniqueFd(p.fd), std::move(p.name));
+    for (int i = 0; i < n; ++i) {
+        std::string name = names && names[i] ? names[i] : "fd" + std::to_string(i);
+        options.listeners.emplace_back(UniqueFd(SD_LISTEN_FDS_START + i), std::move(name));
+        if (names) free(names[i]);
+    }
+    free(names);
     if (options.listeners.empty()) {
         log::error("worker started without listening sockets (LISTEN_FDS)");
         return wp::kExitFatalConfig;

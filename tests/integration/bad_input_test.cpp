@@ -340,7 +340,7 @@ TEST(BadInput, ListenFdsThatAreNotListeningStreamSocketsAreRefused) {
         {"second fd missing", [] { return inet_socket(SOCK_STREAM, true, true); }, "2",
          "LISTEN_FDS fd 4"},
         {"count not a number", [] { return inet_socket(SOCK_STREAM, true, true); }, "x1",
-         "LISTEN_FDS=x1: not a number"},
+         "sd_listen_fds"},
     };
     TempDir dir;
     for (const FdCase& k : cases) {
