@@ -406,7 +406,7 @@ Result<std::string> read_config_fd(int fd) {
 int run_agent(int argc, char** argv) {
     log::set_tag("acme");
     int protocol = -1, config_fd = -1, ipc_fd = -1;
-    for (int i = 2; i < argc; ++i) {
+    for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (take_int(a, wp::kArgProtocol, &protocol) || take_int(a, wp::kArgConfigFd, &config_fd) ||
             take_int(a, wp::kArgIpcFd, &ipc_fd))

@@ -8,7 +8,9 @@ namespace minid::worker_protocol {
 
 // argv[1] of a worker process. The rest are "--name=value" pairs below.
 inline constexpr std::string_view kWorkerFlag = "--worker";
-// argv[1] of the ACME agent (acme/agent.hpp): --protocol, --config-fd and --ipc-fd follow.
+// The ACME agent is the program minid-acme-agent (acme/agent.hpp) with --protocol, --config-fd
+// and --ipc-fd. `minid --acme-agent ARGS` (what a master before that split runs, until the reload
+// after a package upgrade re-executes it) executes minid-acme-agent ARGS.
 inline constexpr std::string_view kAcmeAgentFlag = "--acme-agent";
 inline constexpr std::string_view kArgProtocol = "--protocol=";
 inline constexpr std::string_view kArgSlot = "--slot=";

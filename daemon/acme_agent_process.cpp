@@ -3,9 +3,11 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "common/log.hpp"
@@ -32,8 +34,8 @@ AcmeAgentProcess::~AcmeAgentProcess() {
     stop();
 }
 
-void AcmeAgentProcess::configure(const Config& config, const std::string& executable) {
-    executable_ = executable;
+void AcmeAgentProcess::configure(const Config& config, const std::string& agent_path) {
+    executable_ = agent_path;
     const std::string text = config.acme_enabled() ? config.serialize() : std::string();
     if (text == config_text_) return;
     config_text_ = text;
@@ -57,6 +59,15 @@ void AcmeAgentProcess::spawn() {
             return;
         }
         config_fd_ = std::move(fd).value();
+    }
+    // The program may be gone since the config was checked (a package removed or half
+    // upgraded): say which file, then retry with backoff.
+    if (::access(executable_.c_str(), X_OK) != 0) {
+        log::error("cannot start the ACME agent: ",
+                   executable_.empty() ? std::string("no minid-acme-agent was found")
+                                       : executable_ + ": " + std::strerror(errno));
+        schedule_restart();
+        return;
     }
     static const std::vector<ListenSocket> kNoListeners;
     SpawnRequest req;

@@ -1,4 +1,4 @@
-// The master's side of the ACME agent (acme/agent.hpp): runs `minid --acme-agent` while the
+// The master's side of the ACME agent (acme/agent.hpp): runs minid-acme-agent while the
 // serving config has a site with tls = auto, restarts it with backoff when it dies (1 s
 // doubling to 60 s; a run of a minute resets it), restarts it when the config changes, and
 // turns its messages into a reload (a certificate changed) or a status kept for minidctl. The
@@ -26,7 +26,8 @@ class AcmeAgentProcess {
 
     // The serving config: starts the agent if some site has tls = auto, stops it if none does,
     // restarts it if the config it runs with changed.
-    void configure(const Config& config, const std::string& executable);
+    // `agent_path` is minid-acme-agent's (daemon/acme_agent_path.hpp).
+    void configure(const Config& config, const std::string& agent_path);
     // From SIGCHLD handling: true if `pid` was the agent (then a restart is scheduled).
     bool reaped(pid_t pid, int status);
     // SIGTERM to the agent, no restart (the master stops).

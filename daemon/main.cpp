@@ -1,8 +1,10 @@
 // minid entry point: a worker when started by the master (`--worker`), otherwise the master —
 // or a one-shot config check.
 #include <signal.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -10,23 +12,46 @@
 #include <string_view>
 #include <vector>
 
-#include "acme/agent.hpp"
 #include "common/build_info.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/worker_protocol.hpp"
+#include "daemon/acme_agent_path.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/master.hpp"
 #include "daemon/reexec.hpp"
 #include "daemon/tls_material.hpp"
+#include "daemon/worker_spawn.hpp"
 #include "worker/worker_main.hpp"
+
+namespace {
+
+// `minid --acme-agent ARGS`, which a master from before the agent became minid-acme-agent runs
+// until the reload after the package upgrade re-executes it: run minid-acme-agent ARGS instead.
+int exec_acme_agent(int argc, char** argv) {
+    using namespace minid;
+    log::set_tag("acme");
+    auto agent = find_acme_agent(current_executable());
+    if (!agent) {
+        log::error(agent.error());
+        return worker_protocol::kExitFatalConfig;
+    }
+    std::vector<char*> args = {agent->data()};
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    log::error(sys_error("execv", *agent, errno));
+    return worker_protocol::kExitFatalConfig;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace minid;
     if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kWorkerFlag)
         return run_worker(argc, argv);
     if (argc > 1 && std::string_view(argv[1]) == worker_protocol::kAcmeAgentFlag)
-        return acme::run_agent(argc, argv);
+        return exec_acme_agent(argc, argv);
     if (argc > 1 && std::string_view(argv[1]).starts_with(reexec::kProbeFlag))
         return reexec::run_probe(argc, argv);
 
@@ -65,6 +90,13 @@ int main(int argc, char** argv) {
         if (!tls) {
             std::fprintf(stderr, "minid: configuration is invalid:\n%s\n", tls.error().c_str());
             return 1;
+        }
+        if (config->acme_enabled()) {
+            if (auto agent = find_acme_agent(current_executable()); !agent) {
+                std::fprintf(stderr, "minid: configuration is invalid:\n%s\n",
+                             agent.error().c_str());
+                return 1;
+            }
         }
         for (const std::string& w : tls->warnings)
             std::fprintf(stderr, "minid: warning: %s\n", w.c_str());

@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/sealed_memfd.hpp"
 #include "common/worker_message.hpp"
+#include "daemon/acme_agent_path.hpp"
 #include "daemon/control_status.hpp"
 #include "daemon/cpu_quota.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -61,14 +62,18 @@ Result<std::string> load_tls_bundle(const Config& config, bool tls_listeners) {
     return std::move(material->bundle);
 }
 
-// tls = auto: the account key's thumbprint goes to the workers with the config, for HTTP-01.
-// The master makes the key if there is none (local and quick; the agent does the network).
-Status set_acme_thumbprint(Config& config) {
-    if (!config.acme_enabled()) return {};
+// tls = auto: the agent's program must be there (else the config fails, like a missing
+// certificate file), and the account key's thumbprint goes to the workers with the config, for
+// HTTP-01. The master makes the key if there is none (local and quick; the agent does the
+// network). Returns the agent's path, "" without tls = auto.
+Result<std::string> prepare_acme(Config& config) {
+    if (!config.acme_enabled()) return std::string();
+    auto agent = find_acme_agent(current_executable());
+    if (!agent) return make_error(agent.error());
     auto thumbprint = acme::account_thumbprint(config.acme_state_dir, config.acme_ca);
     if (!thumbprint) return make_error("[acme] state_dir: " + thumbprint.error());
     config.acme_thumbprint = std::move(thumbprint).value();
-    return {};
+    return agent;
 }
 
 }  // namespace
@@ -108,7 +113,7 @@ class Master::Host final : public SupervisorHost {
     void serving_config_changed(const Config& config) override {
         log::set_level(config.log_level);
         m_.arm_ticket_rotation(config);
-        if (m_.acme_) m_.acme_->configure(config, m_.executable_);
+        if (m_.acme_) m_.acme_->configure(config, m_.acme_agent_path_);
     }
     void generation_gone(uint64_t generation) override { m_.config_fds_.erase(generation); }
     void notify_ready(const std::string& status) override { notify::ready(status); }
@@ -154,6 +159,12 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
             m->tls_bundle_ = std::move(bundle).value();
         else
             log::warn("certificates of the adopted generation: ", bundle.error());
+        if (m->supervisor_->config().acme_enabled()) {
+            if (auto agent = find_acme_agent(current_executable()))
+                m->acme_agent_path_ = std::move(agent).value();
+            else
+                log::warn("the adopted generation: ", agent.error());
+        }
         auto keys = h.session_ticket_keys.empty()
                         ? SessionTicketRotation::create()
                         : SessionTicketRotation::restore(h.session_ticket_keys);
@@ -162,7 +173,8 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
         if (auto st = m->resume(std::move(h)); !st) return make_error(st.error());
         return m;
     }
-    if (auto st = set_acme_thumbprint(options.config); !st) return make_error(st.error());
+    auto agent = prepare_acme(options.config);
+    if (!agent) return make_error(agent.error());
     auto listeners = ListenSockets::acquire(options.config);
     if (!listeners) return make_error(listeners.error());
     auto bundle = load_tls_bundle(options.config, listeners->any_tls());
@@ -172,6 +184,7 @@ Result<std::unique_ptr<Master>> Master::create(uv_loop_t* loop, MasterOptions op
     std::unique_ptr<Master> m(new Master(loop, std::move(options), std::move(listeners).value(),
                                          std::move(stats).value()));
     m->tls_bundle_ = std::move(bundle).value();
+    m->acme_agent_path_ = std::move(agent).value();
     auto keys = SessionTicketRotation::create();
     if (!keys) return make_error(keys.error());
     m->ticket_keys_.emplace(std::move(keys).value());
@@ -491,9 +504,10 @@ Result<Config> Master::load_reload_config() {
         log::error("reload failed, generation ", serving, " keeps serving:\n", config.error());
         return make_error(config.error());
     }
-    if (auto st = set_acme_thumbprint(*config); !st) {
-        log::error("reload failed, generation ", serving, " keeps serving: ", st.error());
-        return make_error(st.error());
+    auto agent = prepare_acme(*config);
+    if (!agent) {
+        log::error("reload failed, generation ", serving, " keeps serving: ", agent.error());
+        return make_error(agent.error());
     }
     // Certificates are part of the configuration: one that cannot be used fails the reload
     // the same way, before anything changes.
@@ -535,6 +549,7 @@ Result<Config> Master::load_reload_config() {
         return make_error(st.error());
     }
     executable_ = path;
+    acme_agent_path_ = std::move(agent).value();
     tls_bundle_ = std::move(bundle).value();
     return config;
 }

@@ -120,6 +120,7 @@ class Master {
     ListenSockets listeners_;
     StatsSegment stats_;
     std::string executable_;
+    std::string acme_agent_path_;  // minid-acme-agent for the serving config, "" without tls = auto
     pid_t pid_;
     uint64_t started_unix_ms_;
 

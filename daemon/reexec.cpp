@@ -22,7 +22,9 @@
 #include "common/log.hpp"
 #include "common/sealed_memfd.hpp"
 #include "common/worker_protocol.hpp"
+#include "daemon/acme_agent_path.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/worker_spawn.hpp"
 
 extern char** environ;
 
@@ -315,6 +317,12 @@ int run_probe(int argc, char** argv) {
         std::fprintf(stderr, "minid: re-exec probe: configuration is invalid:\n%s\n",
                      config.error().c_str());
         return 1;
+    }
+    if (config->acme_enabled()) {
+        if (auto agent = find_acme_agent(current_executable()); !agent) {
+            std::fprintf(stderr, "minid: re-exec probe: %s\n", agent.error().c_str());
+            return 1;
+        }
     }
     return 0;
 }

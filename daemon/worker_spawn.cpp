@@ -83,7 +83,7 @@ Result<SpawnedWorker> spawn_worker(const SpawnRequest& req) {
         std::string(wp::kArgStatsFd) + std::to_string(stats_target),
     };
     if (req.acme_agent)
-        args = {req.executable, std::string(wp::kAcmeAgentFlag),
+        args = {req.executable,
                 std::string(wp::kArgProtocol) + std::to_string(build::worker_protocol),
                 std::string(wp::kArgConfigFd) + std::to_string(config_target),
                 std::string(wp::kArgIpcFd) + std::to_string(ipc_target)};

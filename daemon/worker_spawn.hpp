@@ -21,7 +21,8 @@ struct SpawnRequest {
     int config_fd = -1;
     int stats_fd = -1;
     const std::vector<ListenSocket>* listeners = nullptr;
-    // The ACME agent instead of a worker: no listeners, slot or stats (acme/agent.hpp).
+    // The ACME agent instead of a worker (`executable` is then minid-acme-agent): no listeners,
+    // slot or stats (acme/agent.hpp).
     bool acme_agent = false;
 };
 
