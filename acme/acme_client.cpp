@@ -14,7 +14,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kJose = "application/jose+json";
-constexpr int kNonceRetries = 8;  // pebble at 50% rejected nonces: 1 in 256 runs out
+// RFC 8555 6.5: a badNonce error carries a fresh nonce and the client should retry. With pebble
+// rejecting half the nonces, 8 tries leave 1 request in 256 failing, and an order makes about
+// 15 signed requests, so 20 orders in a row could run out. 16 tries: 1 in 65,536 per request.
+constexpr int kNonceRetries = 16;
 
 bool is_problem(const HttpResponse& r, std::string_view type) {
     if (r.status < 400) return false;

@@ -412,5 +412,41 @@ TEST(AcmePebble, FiveCertificateReloadsWithoutAFailedRequest) {
         serials.size(), seconds_since(t0), requests, failed);
 }
 
+// The nonce stress against the real CA: certificates of 8 s are renewed every ~3-4 s, so
+// the agent orders 20 more in a row while pebble rejects half of all nonces. Every order must
+// succeed at once (a failed one would back off a minute and miss the bound), and the served
+// certificate, checked once a second throughout, is always valid.
+TEST(AcmePebble, TwentyReissuancesWithHalfTheNoncesRejected) {
+    SKIP_WITHOUT_PEBBLE();
+    AutoSite site;
+    Pebble pebble(site.dir, site.http_port, site.tls_port, 8, 50);
+    ASSERT_TRUE(pebble.start()) << pebble.log();
+    site.write(pebble);
+    MinidProcess minid;
+    ASSERT_TRUE(minid.start({"-c", site.config}, site.dir.file("minid.log")));
+    ASSERT_TRUE(eventually([&] { return site.https_ok("a.test", pebble.root()); }, 30s, 100ms))
+        << minid.log() << pebble.log();
+    const auto t0 = Clock::now();
+    const int first = pebble.issued();
+    // Meanwhile, once a second, the served certificate must be valid (curl checks its dates).
+    int checks = 0, failures = 0;
+    while (pebble.issued() < first + 20 && seconds_since(t0) < 150) {
+        ++checks;
+        if (!site.https_ok("a.test", pebble.root())) ++failures;
+        std::this_thread::sleep_for(1s);
+    }
+    const double took = seconds_since(t0);
+    ASSERT_GE(pebble.issued(), first + 20) << minid.log();
+    EXPECT_EQ(failures, 0) << checks << " checks";
+    EXPECT_TRUE(eventually([&] { return site.https_ok("b.test", pebble.root()); }, 10s, 100ms));
+    EXPECT_EQ(site.served_names("b.test"), "DNS:a.test, DNS:b.test");
+    EXPECT_EQ(minid.log().find(" failed (attempt "), std::string::npos) << minid.log();
+    EXPECT_TRUE(minid.running());
+    std::printf(
+        "[ metric ] acme: 20 re-issuances with 50%% bad nonces in %.0f s (8 s certificates); "
+        "%d checks of the served certificate, %d failed\n",
+        took, checks, failures);
+}
+
 }  // namespace
 }  // namespace minid::test
