@@ -113,9 +113,19 @@ load_tls-full-rsa() {
 }
 
 # TLS_IDLE_CONNS idle TLS connections (lib/idle_tls.py: handshake, one request, then idle):
-# memory per connection as the idle load measures it, the probe over TLS too.
+# memory per connection as the idle load measures it, the probe over TLS too. On a fresh
+# instance, started for the load and stopped after it: on the instance that serves every round,
+# round 2's connections reused the heap round 1's had freed, and RSS barely moved (0.1 KiB).
 load_tls-idle() {
-    tls_has "$2" || return 0
-    idle_load "$1" tls-idle "$2" "${SRV_PID[$2-tls]}" "${SRV_TLS_PORTS[$2-tls]}" "$TLS_PROBE_SECS" "$(tls_url "$2" /hello.txt)" \
-        "$PY" "$BENCH_LIB/idle_tls.py" 127.0.0.1 "${SRV_TLS_PORTS[$2-tls]}" /hello.txt "$TLS_IDLE_CONNS" "$IDLE_HOLD_MAX"
+    local round="$1" key="$2" name="${SRV_NAME[$2]}" k2="$2-idle"
+    tls_has "$key" || return 0
+    if ! tls_start "$name" "$k2" ecdsa 600 650; then
+        warn "tls-idle: a fresh $name instance did not serve TLS"
+        return 0
+    fi
+    local port="${SRV_TLS_PORTS[$k2]}"
+    idle_load "$round" tls-idle "$key" "${SRV_PID[$k2]}" "$port" "$TLS_PROBE_SECS" \
+        "https://127.0.0.1:$port/hello.txt" \
+        "$PY" "$BENCH_LIB/idle_tls.py" 127.0.0.1 "$port" /hello.txt "$TLS_IDLE_CONNS" "$IDLE_HOLD_MAX"
+    server_stop "$k2"
 }
