@@ -30,7 +30,10 @@ constexpr uint64_t kLingerMaxBytes = 1 << 20;
 constexpr uint64_t kDrainIdleGraceMs = 1000;
 // Reads a single wake-up may do before other connections get a turn.
 constexpr int kMaxReadsPerWakeup = 4;
-constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+// File bytes one connection sends per loop turn before it lets the others have theirs, as
+// lighttpd does (MAX_WRITE_LIMIT, also 256 KiB). One 1 MiB sendfile per response held the loop
+// and, on loopback, halved the rate of 8 clients fetching 1 MiB (bench/NOTES.md, "Big files").
+constexpr uint64_t kFileBytesPerTurn = 256 << 10;
 constexpr uint64_t kNoDeadline = UINT64_MAX;
 // nginx's status for a request whose client closed the connection before the response.
 constexpr int kClientClosedRequest = 499;
@@ -632,9 +635,13 @@ bool Http1Session::flush() {
         n -= b;
         o.suffix.remove_prefix(std::min(n, o.suffix.size()));
     }
+    uint64_t sent_this_turn = 0;
     while (o.file_left > 0) {
-        const IoResult w = transport_->send_file(o.file->fd.get(), o.file_offset,
-                                                 std::min(o.file_left, kMaxSendfileChunk));
+        // The socket is still writable, so the level-triggered poll brings us back next turn.
+        if (sent_this_turn >= kFileBytesPerTurn) return false;
+        const IoResult w =
+            transport_->send_file(o.file->fd.get(), o.file_offset,
+                                  std::min(o.file_left, kFileBytesPerTurn - sent_this_turn));
         if (w.kind == IoResult::Kind::would_block) return false;
         if (w.kind == IoResult::Kind::eof) {
             // The file shrank under us: the promised Content-Length cannot be met, so the only
@@ -655,6 +662,7 @@ bool Http1Session::flush() {
         exchange_->body_bytes_sent += w.bytes;
         o.file_offset += w.bytes;
         o.file_left -= w.bytes;
+        sent_this_turn += w.bytes;
     }
     return true;
 }

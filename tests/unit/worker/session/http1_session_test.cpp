@@ -154,6 +154,24 @@ TEST_F(SessionTest, FileBodyOverPartialWrites) {
     EXPECT_EQ(rec_.written.substr(body), std::string(200'000, 'b'));
 }
 
+TEST_F(SessionTest, ALargeFileYieldsTheLoopEvery256KiB) {
+    // The socket takes everything, yet one turn sends at most 256 KiB of file: other
+    // connections get their turn between the pieces.
+    tree_.write("www/1m.bin", std::string(1 << 20, 'm'));
+    Http1Session& s = open("GET /1m.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    std::vector<size_t> per_turn{rec_.written.size()};
+    while (s.state() == State::writing && per_turn.size() < 10) {
+        EXPECT_EQ(rec_.want, Want::write);
+        const size_t before = rec_.written.size();
+        s.on_io(EPOLLOUT);
+        per_turn.push_back(rec_.written.size() - before);
+    }
+    ASSERT_EQ(s.state(), State::reading_head);
+    const size_t head = rec_.written.find("\r\n\r\n") + 4;
+    EXPECT_EQ(per_turn, (std::vector<size_t>{head + (256 << 10), 256 << 10, 256 << 10, 256 << 10}));
+    EXPECT_EQ(rec_.written.substr(head), std::string(1 << 20, 'm'));
+}
+
 TEST_F(SessionTest, PeerClosingMidResponseClosesTheSession) {
     rec_.room = 10;
     Http1Session& s = open(kGet);
