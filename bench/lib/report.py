@@ -270,7 +270,7 @@ class Report:
             lines.append(f"- **Memory**: {short(statistics.median(rss))} MiB RSS per idle worker (target ≤ "
                          f"{IDLE_RSS_MIB:.0f} MiB: {'met' if statistics.median(rss) <= IDLE_RSS_MIB else '**missed**'})"
                          + (f", {short(statistics.median(uss))} MiB of it private (what one more worker adds)"
-                            if uss else "") + (f"; RSS/private: {others}." if others else "."))
+                            if uss else "") + (f"; {'RSS/private' if uss else 'RSS'}: {others}." if others else "."))
         if r.nums("reload", "minid", "errors"):
             others = ", ".join(f"{s} {count(r.nums('reload', s, 'errors'))}" for s in r.ran("reload")
                                if s != "minid")
@@ -307,14 +307,16 @@ class Report:
         if self.warnings:
             lines.append(f"- {len(self.warnings)} warning(s) during the run (end of this report): treat the "
                          "figures they name as suspect.")
-        self.add("## Verdict\n")
-        self.add("\n".join(lines[:10]) if lines else "No figures for minid in this run.")
+        self.add("## Verdict")
+        if len(lines) > 10:  # at most 10 lines; the warnings' line, when there is one, stays
+            lines = lines[:9] + lines[-1:] if self.warnings else lines[:10]
+        self.add("\n".join(lines) if lines else "No figures for minid in this run.")
         self.add()
 
     def method(self):
         m = self.m
         rounds = len(self.r.rounds)
-        self.add("## Machine and method\n")
+        self.add("## Machine and method")
         self.add(f"- {m.get('machine', '?')}; loopback only. Commit {m.get('commit', '?')}, "
                  f"run {m.get('date', '?')}: `{m.get('command', 'bench/run.sh')}`.")
         self.add(f"- {m.get('workers', '1')} worker per server, servers pinned to CPU {m.get('server_cpus', '?')}, "
@@ -635,7 +637,7 @@ class Report:
         self.posts()
         if self.proxy_md:  # bench/proxy.sh's section (run.sh --proxy), rendered by proxy_report.py
             self.add(self.proxy_md.strip("\n") + "\n")
-        self.add("## Versions and warnings\n")
+        self.add("## Versions and warnings")
         self.add("Versions: " + "; ".join(f"{', '.join(servers)}: {version}"
                                           for version, servers in m["versions"].items()) + ".\n")
         self.add("\n".join(f"- {w}" for w in grouped_warnings(self.warnings, m.get("date", "DATE")))
