@@ -7,6 +7,7 @@
 #                [--skip LIST] [--no-LOAD] [--idle-conns N] [--close-tool ab|wrk]
 #                [--table posts] [--posts] [--write-results] [--minid-base PATH]
 #                [--no-install] [--no-build] [--minid PATH] [--out DIR] [--keep-tmp]
+#   bench/run.sh --report-only LOG_DIR [--write-results] [--out DIR]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,13 +51,16 @@ usage: bench/run.sh [options]
   --minid PATH        minid binary to measure (default: build-bench/minid, built in Release)
   --out DIR           where results go (default bench/out)
   --keep-tmp          keep the temp dir (configs, server logs) for inspection
+  --report-only DIR   measure nothing: write the report again from a run's raw outputs
+                      (bench/out/logs-DATE) into results-DATE.md beside it, and with
+                      --write-results into bench/RESULTS.md (after a change to lib/report.py)
 EOF
 }
 
 # ---- options ---------------------------------------------------------------------------------
 COMMAND_LINE="bench/run.sh $*"
 ROUNDS=3 WORKERS=1 QUICK=0 INSTALL=1 BUILD=1 KEEP_TMP=0 CLOSE_TOOL=ab IDLE_CONNS="" POSTS=0
-WRITE_RESULTS=0 PROXY_LOADS="" MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
+WRITE_RESULTS=0 REPORT_ONLY="" PROXY_LOADS="" MINID_BASE_BIN="" MINID_BASE_REV="" LOADS_ONLY_POSTS=0
 SERVERS="minid,nginx,h2o,lighttpd" LOADS="hey,keepalive,close,big,idle,reload,spread,capped,$TLS_LOAD_LIST" SKIP=""
 SERVER_CPUS=1 CLIENT_CPUS=0 MINID_BIN="" OUT_DIR="$BENCH_DIR/out"
 while (($#)); do
@@ -83,6 +87,7 @@ while (($#)); do
             ;;
         --posts) POSTS=1 ;;
         --write-results) WRITE_RESULTS=1 ;;
+        --report-only) REPORT_ONLY="$2"; shift ;;
         --proxy | --proxy-only)
             [[ "$1" == --proxy-only ]] && LOADS="" SERVERS=minid
             PROXY_LOADS=posts,slow,cost
@@ -157,6 +162,40 @@ source "$BENCH_LIB/loads.sh"
 source "$BENCH_LIB/tls_loads.sh"
 # shellcheck source=lib/cgroup.sh
 source "$BENCH_LIB/cgroup.sh"
+
+# ---- report ----------------------------------------------------------------------------------
+# write_reports: the report of LOG_DIR as OUT_DIR/results-STAMP.md, its charts and configs file
+# beside it, and with --write-results bench/RESULTS.md, RESULTS.png, RESULTS-posts.png and
+# RESULTS-configs.md, each replaced whole.
+report() {  # report MARKDOWN CHART POSTS_CHART CONFIGS
+    "$PY" "$BENCH_LIB/report.py" --logs "$LOG_DIR" --out "$1" --chart "$2" --posts-chart "$3" --configs "$4"
+}
+write_reports() {
+    REPORT="$OUT_DIR/results-$STAMP.md"
+    report "$REPORT" "$OUT_DIR/results-$STAMP.png" "$OUT_DIR/results-$STAMP-posts.png" \
+        "$OUT_DIR/results-$STAMP-configs.md"
+    cat "$REPORT"
+    if ((WRITE_RESULTS)); then
+        grep -qx 'quick 1' "$LOG_DIR/meta.txt" &&
+            warn "--write-results with --quick: bench/RESULTS.md now holds a smoke run, not a measurement"
+        # A run without the posts' table (or the loads) writes no chart of it: no stale one stays.
+        rm -f "$BENCH_DIR/RESULTS.png" "$BENCH_DIR/RESULTS-posts.png"
+        report "$BENCH_DIR/RESULTS.md" "$BENCH_DIR/RESULTS.png" "$BENCH_DIR/RESULTS-posts.png" \
+            "$BENCH_DIR/RESULTS-configs.md"
+        log "wrote bench/RESULTS.md, RESULTS.png, RESULTS-posts.png, RESULTS-configs.md"
+    fi
+    log "report: $REPORT (charts and configs beside it); raw outputs: $LOG_DIR"
+}
+
+if [[ -n "$REPORT_ONLY" ]]; then
+    [[ -f "$REPORT_ONLY/results.tsv" && -f "$REPORT_ONLY/meta.txt" ]] ||
+        die "--report-only: $REPORT_ONLY has no results.tsv and meta.txt (give a run's bench/out/logs-DATE)"
+    LOG_DIR=$(cd "$REPORT_ONLY" && pwd)
+    STAMP=$(basename "$LOG_DIR") && STAMP=${STAMP#logs-}
+    mkdir -p "$OUT_DIR"
+    write_reports
+    exit 0
+fi
 
 APT_UPDATED=0
 apt_install() {
@@ -388,6 +427,7 @@ if [[ -n "$(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/nu
     echo "size tls-resumed openssl s_time -reuse -time $STIME_SECS (session tickets)"
     echo "size tls-idle $TLS_IDLE_CONNS idle TLS connections (lib/idle_tls.py), probe wrk -c$PROBE_C -d${TLS_PROBE_SECS}s over https"
     echo "tls_idle_conns $TLS_IDLE_CONNS"
+    echo "tls_idle_fresh 1"  # tls-idle on a fresh instance per round (report.py: older runs count round 1 only)
     echo "size posts hey -n $HEY_N -c $HEY_C, $HEY_REPEAT burst(s) per round"
     echo "machine $(nproc) vCPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(systemd-detect-virt 2>/dev/null || echo unknown-virt), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "nofile $NOFILE"
@@ -464,17 +504,4 @@ if [[ -n "$PROXY_LOADS" ]]; then
 fi
 
 # ---- report ----------------------------------------------------------------------------------
-REPORT="$OUT_DIR/results-$STAMP.md"
-report() {  # report MARKDOWN CHART POSTS_CHART CONFIGS
-    "$PY" "$BENCH_LIB/report.py" --logs "$LOG_DIR" --out "$1" --chart "$2" --posts-chart "$3" --configs "$4"
-}
-report "$REPORT" "$OUT_DIR/results-$STAMP.png" "$OUT_DIR/results-$STAMP-posts.png" \
-    "$OUT_DIR/results-$STAMP-configs.md"
-cat "$REPORT"
-if ((WRITE_RESULTS)); then
-    ((QUICK)) && warn "--write-results with --quick: bench/RESULTS.md now holds a smoke run, not a measurement"
-    report "$BENCH_DIR/RESULTS.md" "$BENCH_DIR/RESULTS.png" "$BENCH_DIR/RESULTS-posts.png" \
-        "$BENCH_DIR/RESULTS-configs.md"
-    log "wrote bench/RESULTS.md, RESULTS.png, RESULTS-posts.png, RESULTS-configs.md"
-fi
-log "report: $REPORT (charts and configs beside it); raw outputs: $LOG_DIR"
+write_reports

@@ -9,10 +9,13 @@ import argparse
 import glob
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
 from collections import defaultdict
+
+import proxy_report  # bench/lib/proxy_report.py: the Reverse proxy section
 
 # Targets of minid at its defaults (issue 19), checked in the verdict.
 KEEPALIVE_CPU_VS_BEST = 0.8  # keep-alive CPU per request <= 0.8x the best of h2o and lighttpd
@@ -139,6 +142,35 @@ def count(vals):
     return text
 
 
+WARNING_LINES = 6
+
+
+def grouped_warnings(warnings, stamp):
+    """The run's warnings, the same text once with its count ("r3-idle-..." and "r4-idle-..." are the
+    same warning of two rounds), at most WARNING_LINES lines: warnings.txt holds them all."""
+    groups = {}
+    for w in warnings:
+        key = re.sub(r"\br[0-9]+(\.[0-9]+)?-", "rN-", w)
+        groups[key] = groups.get(key, 0) + 1
+    lines = [(f"{n}×: " if n > 1 else "") + w for w, n in groups.items()]
+    if len(lines) > WARNING_LINES:
+        rest = len(lines) - (WARNING_LINES - 1)
+        lines = lines[:WARNING_LINES - 1] + [f"… {rest} more (distinct) in `bench/out/logs-{stamp}/warnings.txt`"]
+    return lines
+
+
+def med_or_none(vals):
+    return statistics.median(vals) if vals else None
+
+
+def busiest_share(split):
+    """"953604/776643" -> 55 (the largest part's % of the whole), None if unreadable."""
+    parts = [number(p) for p in split.split("/")]
+    if not parts or None in parts or not sum(parts):
+        return None
+    return 100 * max(parts) / sum(parts)
+
+
 def table(header, rows):
     """Markdown table without the columns no row has a figure in (a load not run)."""
     keep = [0] + [i for i in range(1, len(header))
@@ -163,8 +195,9 @@ def minid_first(servers):
 
 
 class Report:
-    def __init__(self, res, meta, warnings, chart, posts_chart, configs):
+    def __init__(self, res, meta, warnings, chart, posts_chart, configs, logs=None):
         self.r = res
+        self.logs = logs
         self.m = meta
         self.warnings = warnings
         self.chart, self.posts_chart, self.configs = chart, posts_chart, configs
@@ -228,18 +261,16 @@ class Report:
                          f"{short(med('hey', 'nginx', 'cpu_us_per_req'))} µs of CPU per request.")
         rss = self.rss_mib("minid")
         if rss:
-            others = ", ".join(f"{s} {short(statistics.median(self.rss_mib(s)))}" for s in r.servers
+            def mem(s):
+                uss = self.private_mib(s)
+                return short(statistics.median(self.rss_mib(s))) + (f"/{short(statistics.median(uss))}" if uss else "")
+            others = ", ".join(f"{s} {mem(s)}" for s in r.servers
                                if s in ("nginx", "h2o", "lighttpd") and self.rss_mib(s))
-            lines.append(f"- **Memory**: {short(statistics.median(rss))} MiB per idle worker (target ≤ "
-                         f"{IDLE_RSS_MIB:.0f} MiB: {'met' if statistics.median(rss) <= IDLE_RSS_MIB else '**missed**'})"
-                         + (f"; {others}." if others else "."))
             uss = self.private_mib("minid")
-            if uss:
-                others = ", ".join(f"{s} {short(statistics.median(self.private_mib(s)))}" for s in r.servers
-                                   if s in ("nginx", "h2o", "lighttpd") and self.private_mib(s))
-                lines.append(f"  Of that, {short(statistics.median(uss))} MiB is the worker's own (private: "
-                             "what one more worker adds; the rest is shared library pages)"
-                             + (f"; {others}." if others else "."))
+            lines.append(f"- **Memory**: {short(statistics.median(rss))} MiB RSS per idle worker (target ≤ "
+                         f"{IDLE_RSS_MIB:.0f} MiB: {'met' if statistics.median(rss) <= IDLE_RSS_MIB else '**missed**'})"
+                         + (f", {short(statistics.median(uss))} MiB of it private (what one more worker adds)"
+                            if uss else "") + (f"; {'RSS/private' if uss else 'RSS'}: {others}." if others else "."))
         if r.nums("reload", "minid", "errors"):
             others = ", ".join(f"{s} {count(r.nums('reload', s, 'errors'))}" for s in r.ran("reload")
                                if s != "minid")
@@ -268,19 +299,24 @@ class Report:
         tls = self.tls_targets()
         if tls:
             met = sum(1 for _, ok in tls if ok)
-            lines.append(f"- **TLS**: {met} of {len(tls)} targets met (the TLS section below): "
-                         + "; ".join(f"{text}{'' if ok else ' **missed**'}" for text, ok in tls) + ".")
+            lines.append(f"- **TLS**: {met} of {len(tls)} targets met: "
+                         + "; ".join(f"{text}: {'met' if ok else '**missed**'}" for text, ok in tls) + ".")
+        proxy = proxy_report.cost_targets(self.logs) if self.logs else None
+        if proxy:
+            lines.append(f"- **Reverse proxy** (its own cost against a fast origin): {proxy}.")
         if self.warnings:
             lines.append(f"- {len(self.warnings)} warning(s) during the run (end of this report): treat the "
                          "figures they name as suspect.")
-        self.add("## Verdict\n")
-        self.add("\n".join(lines[:10]) if lines else "No figures for minid in this run.")
+        self.add("## Verdict")
+        if len(lines) > 10:  # at most 10 lines; the warnings' line, when there is one, stays
+            lines = lines[:9] + lines[-1:] if self.warnings else lines[:10]
+        self.add("\n".join(lines) if lines else "No figures for minid in this run.")
         self.add()
 
     def method(self):
         m = self.m
         rounds = len(self.r.rounds)
-        self.add("## Machine and method\n")
+        self.add("## Machine and method")
         self.add(f"- {m.get('machine', '?')}; loopback only. Commit {m.get('commit', '?')}, "
                  f"run {m.get('date', '?')}: `{m.get('command', 'bench/run.sh')}`.")
         self.add(f"- {m.get('workers', '1')} worker per server, servers pinned to CPU {m.get('server_cpus', '?')}, "
@@ -326,15 +362,15 @@ class Report:
                            ("hey", "rps", "hey RPS"), ("hey", "p99_ms", "hey p99"),
                            ("capped", "rps", "RPS at half a CPU")])
 
-    def paired_table(self, specs):
+    def paired_table(self, specs, intro=None):
         """minid ÷ each other server per round, for each (load, metric, label) of specs."""
         r = self.r
         others = [s for s in minid_first(r.servers) if s != "minid"]
         specs = [sp for sp in specs if any(paired_ratios(r, "minid", sp[0], sp[1], o) for o in others)]
         if not specs or len(r.rounds) < 2:
             return
-        self.add("minid ÷ each server within the same round (hey: the same burst): median (range), rounds "
-                 "minid won. CPU, memory and p99: below 1 is better.\n")
+        self.add((intro or "minid ÷ each server within the same round (hey: the same burst): median (range), "
+                  "rounds minid won; CPU, memory and p99: below 1 is better.") + "\n")
         rows = []
         # Servers measured by none of these loads (the posts' rows) get no line of dashes.
         others = [o for o in others if any(paired_ratios(r, "minid", sp[0], sp[1], o) for sp in specs)]
@@ -356,7 +392,7 @@ class Report:
         servers = minid_first(r.ran(load))
         if not servers:
             return
-        self.add(f"### {title}\n\n{what}\n")
+        self.add(f"### {title}\n{what}\n")
         rows = []
         for s in servers:
             row = [s, spread(r.nums(load, s, cpu)), spread(r.nums(load, s, metric)),
@@ -375,10 +411,9 @@ class Report:
         servers = minid_first(r.ran("idle"))
         if not servers:
             return
-        self.add("### Idle keep-alive connections\n")
-        self.add(f"{self.m.get('idle_conns', '?')} connections each send one request and stay open; RSS of the "
-                 "worker processes before and with them; a `wrk -c10` probe on other connections before → "
-                 "during.\n")
+        self.add("### Idle keep-alive connections")
+        self.add(f"{self.m.get('idle_conns', '?')} connections each send one request and stay open; the workers' RSS "
+                 "and a `wrk -c10` probe on other connections, before → with them.\n")
         rows = []
         for s in servers:
             rows.append([s, count(r.nums("idle", s, "conns_held_server")), spread(r.nums("idle", s, "kib_per_conn")),
@@ -396,9 +431,9 @@ class Report:
         servers = minid_first(r.ran("reload"))
         if not servers:
             return
-        self.add("### Reload under load\n")
-        self.add("Graceful reloads while `wrk` runs (minid SIGHUP, `nginx -s reload`, h2o SIGHUP, lighttpd "
-                 "SIGUSR1). Every failed request counts; minid's target is 0.\n")
+        self.add("### Reload under load")
+        self.add("Graceful reloads while `wrk` runs (minid and h2o SIGHUP, `nginx -s reload`, lighttpd SIGUSR1); "
+                 "every failed request counts.\n")
         rows = []
         for s in servers:
             rows.append([s, count(r.nums("reload", s, "reloads")), count(r.nums("reload", s, "new_worker_pids")),
@@ -415,29 +450,29 @@ class Report:
         servers = minid_first(r.ran("spread"))
         if not servers:
             return
-        self.add("### Two workers\n")
-        self.add(f"A second instance with 2 workers (h2o: threads) on CPUs {self.m.get('spread_cpus', '?')} under "
-                 "keep-alive `wrk`: connections and requests per worker, the busiest worker's CPU share.\n")
+        self.add("### Two workers")
+        self.add(f"A second instance with 2 workers (h2o: threads) on CPUs {self.m.get('spread_cpus', '?')}, keep-alive "
+                 "`wrk`: the busiest worker's share of the connections, requests (minid reports them) and CPU.\n")
         rows = []
         for s in servers:
-            rows.append([s, ", ".join(r.texts("spread", s, "conn_split")) or "–",
-                         ", ".join(r.texts("spread", s, "requests_split")) or "–",
+            rows.append([s, count(r.nums("spread", s, "conn_max_share_pct")),
+                         count([busiest_share(t) for t in r.texts("spread", s, "requests_split") if busiest_share(t)]),
                          count(r.nums("spread", s, "cpu_max_share_pct")), spread(r.nums("spread", s, "rps")),
                          spread(r.nums("spread", s, "cpu_us_per_req")), count(r.nums("spread", s, "errors"))])
-        self.add(table(["server", "connections per worker", "requests per worker", "busiest worker CPU %", "RPS",
+        self.add(table(["server", "busiest: connections %", "busiest: requests %", "busiest: CPU %", "RPS",
                         "CPU µs/req", "errors"], rows))
         self.add()
 
     def loads(self):
         m = self.m
-        self.add("## Each load\n")
-        self.latency_load("keepalive", "Keep-alive", f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt, requests "
-                          "back to back on each connection. errors = non-2xx + socket errors.")
+        self.add("## Each load")
+        self.latency_load("keepalive", "Keep-alive", f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt, requests back "
+                          "to back on each connection.")
         self.latency_load("close", "One connection per request",
-                          f"`{m.get('close_tool', 'ab')}` on hello.txt, a new TCP connection per request "
-                          "(ab's latencies are whole milliseconds).")
+                          f"`{m.get('close_tool', 'ab')}` on hello.txt, a new TCP connection per request"
+                          + (" (ab's latencies are whole milliseconds)." if m.get("close_tool", "ab") == "ab" else "."))
         self.latency_load("hey", "hey bursts", "`hey` on hello.txt, several bursts per round; RPS counts 200 "
-                          "responses only. Client-bound: every C server lands in the same range.")
+                          "responses only; hey's own core is the limit.")
         self.latency_load("big", "1 MiB file", "`wrk` on the 1 MiB file over keep-alive connections.",
                           metric="mb_s", unit="MB/s", cpu="cpu_us_per_mb", cpu_label="CPU µs/MiB")
         self.idle()
@@ -445,11 +480,23 @@ class Report:
         self.spread_load()
         quota = number(m.get("capped_quota_us", "")) or 50000
         self.latency_load("capped", "Keep-alive at a CPU quota",
-                          f"A fresh instance in a cgroup with {quota / 100000:.2g} CPU ({quota:.0f} µs per 100 ms): "
-                          "the server, not the client, sets the rate. Throttled = periods in which it used up its "
-                          "quota (below 80%: a warning).", extra=("throttled_pct", "throttled %"))
+                          f"A fresh instance in a cgroup with {quota / 100000:.2g} CPU: the server, not the client, "
+                          "sets the rate (throttled: periods in which it used up its quota).",
+                          extra=("throttled_pct", "throttled %"))
 
     # ---- TLS -------------------------------------------------------------------------------
+    def tls_idle_fresh(self):
+        """Runs before commit 4c28001 measured idle TLS connections on the instance that serves every
+        round: from round 2 on the new connections reused the heap round 1's had freed (0.1 KiB).
+        Those runs have no "tls_idle_fresh" line in meta.txt; only their round 1 counts."""
+        return self.m.get("tls_idle_fresh") == "1"
+
+    def tls_idle_nums(self, server, metric):
+        if self.tls_idle_fresh():
+            return self.r.nums("tls-idle", server, metric)
+        v = number(self.r.by_sample.get("1", {}).get(("tls-idle", server, metric), ""))
+        return [] if v is None else [v]
+
     def tls_targets(self):
         """(text, met) per TLS target with figures for minid and nginx."""
         med, out = self.r.median, []
@@ -468,65 +515,79 @@ class Report:
         ratio("tls-full-rsa", "cpu_us_per_hs", TLS_FULL_CPU_VS_NGINX, "full handshake CPU (RSA)", False)
         ratio("tls-resumed", "cpu_us_per_hs", TLS_RESUMED_CPU_VS_NGINX, "resumed handshake CPU", False)
         ratio("tls-big", "mb_s", TLS_BIG_MBS_VS_NGINX, "1 MiB MB/s", True)
-        idle = med("tls-idle", "minid", "kib_per_conn")
-        if idle is not None:
-            out.append((f"idle TLS connection {idle:.1f} KiB (≤ {TLS_IDLE_KIB:.0f})", idle <= TLS_IDLE_KIB))
+        idle = self.tls_idle_nums("minid", "kib_per_conn")
+        if idle:
+            idle = statistics.median(idle)
+            out.append((f"idle TLS connection {idle:.1f} KiB{'' if self.tls_idle_fresh() else ' in round 1'} "
+                        f"(≤ {TLS_IDLE_KIB:.0f} KiB)", idle <= TLS_IDLE_KIB))
         return out
 
     def tls(self):
         r, m = self.r, self.m
         if not any(r.has(l) for l in TLS_LOADS):
             return
-        self.add("## TLS\n")
-        self.add("Every server on a second listener with TLS 1.2 and 1.3, the same self-signed ECDSA P-256 "
-                 "certificate (RSA-2048 for the RSA load, on a fresh instance), the same TLS 1.2 suites "
-                 "(Mozilla intermediate, the client's preference), groups X25519:P-256:P-384 and session "
-                 "tickets on; configs in the configs file. Clients: `wrk` over https (one full handshake per "
-                 "connection, at its start), `openssl s_time` (one connection at a time, one GET each; it "
-                 "marks each connection full or resumed, counted in \"resumed %\"), `lib/idle_tls.py`.\n")
-        targets = self.tls_targets()
-        if targets:
-            self.add("Targets (minid against nginx, medians): " + "; ".join(
-                f"{text}: {'met' if ok else '**missed**'}" for text, ok in targets) + ".\n")
+        self.add("## TLS")
+        self.add("A second listener on every server: TLS 1.2 and 1.3, one self-signed ECDSA P-256 certificate "
+                 "(RSA-2048 for the RSA load), Mozilla intermediate suites, session tickets on; the targets are in "
+                 "the verdict.")
         self.paired_table([("tls-keepalive", "cpu_us_per_req", "keep-alive CPU"),
                            ("tls-keepalive", "rps", "keep-alive RPS"), ("tls-full", "cpu_us_per_hs", "full hs CPU"),
                            ("tls-full-rsa", "cpu_us_per_hs", "RSA full hs CPU"),
-                           ("tls-resumed", "cpu_us_per_hs", "resumed hs CPU"), ("tls-big", "mb_s", "1 MiB MB/s"),
-                           ("tls-idle", "kib_per_conn", "idle KiB/conn")])
-        self.latency_load("tls-keepalive", "TLS keep-alive",
-                          f"`wrk -t1 -c{m.get('wrk_c', '50')}` over https on hello.txt.")
-        self.latency_load("tls-big", "1 MiB over TLS", "`wrk` over https on the 1 MiB file.",
-                          metric="mb_s", unit="MB/s", cpu="cpu_us_per_mb", cpu_label="CPU µs/MiB")
-        for load, title, what in (
-                ("tls-full", "New connection per request, full handshake (ECDSA P-256)",
-                 "`openssl s_time -new`: a full handshake per connection."),
-                ("tls-full-rsa", "New connection per request, full handshake (RSA-2048)",
-                 "`openssl s_time -new` against a fresh instance with the RSA certificate."),
-                ("tls-resumed", "New connection per request, resumed from a session ticket",
-                 "`openssl s_time -reuse`: every connection resumes the first one's session.")):
-            servers = minid_first(r.ran(load))
-            if not servers:
-                continue
-            self.add(f"### {title}\n\n{what} Handshakes/s is one client's sequential rate.\n")
-            rows = [[s, spread(r.nums(load, s, "cpu_us_per_hs")),
-                     self.pct_of_nginx(load, s, "cpu_us_per_hs"), spread(r.nums(load, s, "rps")),
-                     count(r.nums(load, s, "handshakes")), short(r.median(load, s, "resumed_pct"))]
-                    for s in servers]
-            self.add(table(["server", "CPU µs/handshake", "CPU % of nginx", "handshakes/s", "connections",
-                            "resumed %"], rows))
+                           ("tls-resumed", "cpu_us_per_hs", "resumed hs CPU"), ("tls-big", "mb_s", "1 MiB MB/s")]
+                          + ([("tls-idle", "kib_per_conn", "idle KiB/conn")] if self.tls_idle_fresh() else []),
+                          intro="minid ÷ each server within the same round, as above:")
+        wrk_loads = [l for l in ("tls-keepalive", "tls-big") if r.ran(l)]
+        if wrk_loads:
+            self.add("### TLS keep-alive and the 1 MiB file over TLS")
+            self.add(f"`wrk -t1 -c{m.get('wrk_c', '50')}` on hello.txt and `wrk -c8` on the 1 MiB file, over https "
+                     "(a full handshake per connection, at its start); errors of both.\n")
+            rows, header = [], ["server"]
+            if "tls-keepalive" in wrk_loads:
+                header += ["keep-alive CPU µs/req", "RPS (% nginx)", "p99 ms"]
+            if "tls-big" in wrk_loads:
+                header += ["1 MiB CPU µs/MiB", "MB/s (% nginx)", "p99 ms"]
+            for s in minid_first(sorted({s for l in wrk_loads for s in r.ran(l)}, key=r.servers.index)):
+                row = [s]
+                for load, cpu, metric in (("tls-keepalive", "cpu_us_per_req", "rps"), ("tls-big", "cpu_us_per_mb", "mb_s")):
+                    if load in wrk_loads:
+                        row += [spread(r.nums(load, s, cpu)), self.with_pct(load, s, metric),
+                                spread(r.nums(load, s, "p99_ms"))]
+                errors = [r.nums(l, s, "errors") for l in wrk_loads]
+                row.append(count([sum(x) for x in zip(*errors)]) if all(errors) else "–")
+                rows.append(row)
+            self.add(table(header + ["errors"], rows))
+            self.add()
+        hs_loads = [(l, label) for l, label in (("tls-full", "full ECDSA"), ("tls-full-rsa", "full RSA"),
+                                                ("tls-resumed", "resumed")) if r.ran(l)]
+        if hs_loads:
+            self.add("### Handshakes")
+            self.add("`openssl s_time`, one connection at a time, one GET each: `-new` (full handshakes; RSA on a "
+                     "fresh instance), `-reuse` (session tickets); handshakes/s is one client's rate.\n")
+            rows = []
+            for s in minid_first(sorted({s for l, _ in hs_loads for s in r.ran(l)}, key=r.servers.index)):
+                row = [s]
+                for load, _ in hs_loads:
+                    row += [self.with_pct(load, s, "cpu_us_per_hs"), spread(r.nums(load, s, "rps"))]
+                row.append(short(r.median("tls-resumed", s, "resumed_pct")))
+                rows.append(row)
+            header = ["server"]
+            for _, label in hs_loads:
+                header += [f"{label}: CPU µs/hs (% nginx)", "hs/s"]
+            self.add(table(header + ["resumed %"], rows))
             self.add()
         servers = minid_first(r.ran("tls-idle"))
         if servers:
-            self.add("### Idle TLS connections\n")
-            self.add(f"{m.get('tls_idle_conns', '?')} TLS connections each finish a full handshake, send one "
-                     "request and stay open; the RSS and the private memory (USS) of the server's processes "
-                     "before and with them, per connection the server holds.\n")
-            rows = [[s, count(r.nums("tls-idle", s, "conns_held_server")),
-                     spread(r.nums("tls-idle", s, "kib_per_conn")),
-                     spread(r.nums("tls-idle", s, "private_kib_per_conn")),
-                     f"{short(r.median('tls-idle', s, 'rss_before_kib'))} → {short(r.median('tls-idle', s, 'rss_after_kib'))}",
-                     spread(r.nums("tls-idle", s, "cpu_us_per_conn")),
-                     f"{short(r.median('tls-idle', s, 'probe_before_p99_ms'))} → {short(r.median('tls-idle', s, 'probe_p99_ms'))}"]
+            self.add("### Idle TLS connections")
+            self.add(f"{m.get('tls_idle_conns', '?')} TLS connections each finish a full handshake, send one request "
+                     "and stay open, on a fresh instance; RSS and private memory (USS) per connection held."
+                     + ("" if self.tls_idle_fresh() else " **Round 1 only**: this run predates the fresh instance "
+                        "(commit 4c28001), and its later rounds reused the heap round 1's connections freed.") + "\n")
+            n = self.tls_idle_nums
+            rows = [[s, count(n(s, "conns_held_server")), spread(n(s, "kib_per_conn")),
+                     spread(n(s, "private_kib_per_conn")),
+                     f"{short(med_or_none(n(s, 'rss_before_kib')))} → {short(med_or_none(n(s, 'rss_after_kib')))}",
+                     spread(n(s, "cpu_us_per_conn")),
+                     f"{short(med_or_none(n(s, 'probe_before_p99_ms')))} → {short(med_or_none(n(s, 'probe_p99_ms')))}"]
                     for s in servers]
             self.add(table(["server", "held (server side)", "KiB per conn (RSS)", "KiB per conn (private)",
                             "RSS KiB", "CPU µs per conn set up", "probe p99 ms"], rows))
@@ -541,15 +602,11 @@ class Report:
         ours = [s for s in rows_of if s not in POSTS_ROWS or s == "nginx"]
         ours = minid_first(ours)
         theirs = sorted((s for s in rows_of if s not in ours), key=lambda s: -(r.median("posts", s, "rps") or 0))
-        self.add("## The posts' table\n")
-        self.add(f"`hey -n {self.m.get('hey_n', '2000')} -c {self.m.get('hey_c', '50')}` on the same 13-byte file, "
-                 "as the posts this project grew from measured it; medians over every burst, latencies in ms. "
-                 "The Python designs are `bench/posts/*.py` (standard library); Gunicorn and Waitress serve "
-                 "`bench/lib/wsgi_static.py` (Gunicorn with 2 × CPUs + 1 workers, as its docs advise; the pools "
-                 "have 8). The last column is the posts' own figure, from a 1-CPU VM over a network. Here hey's "
-                 "own core is the limit for the faster rows (each burst's rate depends on how each server's "
-                 "wake-ups meet the client's), so RPS ranks them loosely; server CPU per request ranks the "
-                 "designs.\n")
+        self.add("## The posts' table")
+        self.add(f"`hey -n {self.m.get('hey_n', '2000')} -c {self.m.get('hey_c', '50')}` on the 13-byte file, as "
+                 "the posts measured it; medians over every burst, latencies in ms. Python designs: `bench/posts/`; "
+                 "the last column is the posts' own figure (1 CPU, over a network). hey's core limits the faster "
+                 "rows: server CPU per request ranks the designs.\n")
         rows = []
         for s in ours + theirs:
             label, theirs_pct = POSTS_ROWS.get(s, (s, "–"))
@@ -579,15 +636,13 @@ class Report:
         self.tls()
         self.posts()
         if self.proxy_md:  # bench/proxy.sh's section (run.sh --proxy), rendered by proxy_report.py
-            self.add(self.proxy_md)
-        self.add("## Warnings\n")
-        shown = self.warnings[:15]
-        self.add("\n".join(f"- {w}" for w in shown) if shown else "none")
-        if len(self.warnings) > len(shown):
-            self.add(f"- … and {len(self.warnings) - len(shown)} more in the run's `warnings.txt`")
-        self.add("\n## Versions\n")
-        self.add("; ".join(f"{', '.join(servers)}: {version}" for version, servers in m["versions"].items()) + ".")
-        return "\n".join(self.out) + "\n"
+            self.add(self.proxy_md.strip("\n") + "\n")
+        self.add("## Versions and warnings")
+        self.add("Versions: " + "; ".join(f"{', '.join(servers)}: {version}"
+                                          for version, servers in m["versions"].items()) + ".\n")
+        self.add("\n".join(f"- {w}" for w in grouped_warnings(self.warnings, m.get("date", "DATE")))
+                 or "No warnings.")
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(self.out)) + "\n"
 
 
 # ---- charts (gnuplot) ------------------------------------------------------------------------
@@ -604,7 +659,11 @@ SUMMARY_PANELS = [
 
 
 def gnuplot(script):
-    result = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+    try:
+        result = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
+    except FileNotFoundError:
+        print("report: no gnuplot (apt-get install gnuplot-nox): no chart", file=sys.stderr)
+        return
     if result.returncode != 0:
         print(f"report: gnuplot failed: {result.stderr.strip()}", file=sys.stderr)
 
@@ -733,9 +792,8 @@ def main():
     write_configs(args.logs, configs, meta)
     chart = args.chart if args.chart and any(res.has(l) for l in SUITE_LOADS) else None
     pchart = args.posts_chart if args.posts_chart and res.has("posts") else None
-    report = Report(res, meta, warnings, chart, pchart, configs)
-    proxy_md = os.path.join(args.logs, "proxy.md")
-    report.proxy_md = open(proxy_md).read() if os.path.exists(proxy_md) else ""
+    report = Report(res, meta, warnings, chart, pchart, configs, args.logs)
+    report.proxy_md = proxy_report.render(args.logs)
     text = report.render()
     if text.count("\n") > 250:  # the report is meant to be read, not searched
         print(f"report: {args.out} has {text.count(chr(10))} lines, more than 250", file=sys.stderr)
