@@ -19,6 +19,8 @@ import proxy_report  # bench/lib/proxy_report.py: the Reverse proxy section
 
 # Targets of minid at its defaults (issue 19), checked in the verdict.
 KEEPALIVE_CPU_VS_BEST = 0.8  # keep-alive CPU per request <= 0.8x the best of h2o and lighttpd
+# Both CPU targets sit at what a server doing nothing but the syscalls costs (micro/floor_server.c).
+FLOOR_LINK = "[why](NOTES.md#the-floor-under-issue-19s-cpu-targets)"
 CLOSE_CPU_VS_NGINX = 0.6     # one connection per request: CPU <= 0.6x nginx's
 IDLE_RSS_MIB = 4.0           # RSS per idle worker
 # TLS targets (issue 16): ratios to nginx's medians, and KiB per idle TLS connection.
@@ -240,7 +242,7 @@ class Report:
             ratio = ka / best
             lines.append(f"- **Keep-alive**: minid spends {ka:.2f} µs of server CPU per request, {ratio:.2f}× "
                          f"{who}'s {best:.2f} (target ≤ {KEEPALIVE_CPU_VS_BEST}×: "
-                         f"{'met' if ratio <= KEEPALIVE_CPU_VS_BEST else '**missed**'}); RPS "
+                         f"{'met' if ratio <= KEEPALIVE_CPU_VS_BEST else '**missed**, ' + FLOOR_LINK}); RPS "
                          f"{short(med('keepalive', 'minid', 'rps'))} vs {short(med('keepalive', who, 'rps'))}"
                          f", {self.pct_of_nginx('keepalive', 'minid', 'rps')} of nginx's.")
         cl, cl_ng = med("close", "minid", "cpu_us_per_req"), med("close", "nginx", "cpu_us_per_req")
@@ -248,7 +250,7 @@ class Report:
             ratio = cl / cl_ng
             lines.append(f"- **One connection per request**: {cl:.1f} µs per request, {ratio:.2f}× nginx's "
                          f"{cl_ng:.1f} (target ≤ {CLOSE_CPU_VS_NGINX}×: "
-                         f"{'met' if ratio <= CLOSE_CPU_VS_NGINX else '**missed**'}); RPS "
+                         f"{'met' if ratio <= CLOSE_CPU_VS_NGINX else '**missed**, ' + FLOOR_LINK}); RPS "
                          f"{self.pct_of_nginx('close', 'minid', 'rps')} of nginx's.")
         hey, hey_ng = med("hey", "minid", "rps"), med("hey", "nginx", "rps")
         if hey and hey_ng:
