@@ -6,25 +6,11 @@
 // server: it assumes a request arrives whole in one record.
 // Build: cc -O2 -o /tmp/tls_floor_server bench/micro/tls_floor_server.c -lssl -lcrypto
 // Run:   taskset -c 1 /tmp/tls_floor_server PORT CERT.pem KEY.pem
-#define _GNU_SOURCE  // memmem, accept4
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+// First: it defines _GNU_SOURCE before any system header.
+#include "floor_common.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-static const char kResponse[] =
-    "HTTP/1.1 200 OK\r\nServer: minid\r\nDate: Mon, 07 Dec 2026 19:50:36 GMT\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n"
-    "Last-Modified: Mon, 07 Dec 2026 18:57:47 GMT\r\nETag: \"6b1701ab-d\"\r\n"
-    "Accept-Ranges: bytes\r\n\r\nHello, world!";
 
 enum { kMaxFd = 65536 };
 static SSL* g_ssl[kMaxFd];
@@ -71,10 +57,7 @@ static void serve(int ep, int fd) {
             finish(ep, fd);
             return;
         }
-        // openssl s_time's HTTP/1.0 requests without keep-alive end the connection too.
-        int close_after = memmem(buf, got, "Connection: close", 17) != NULL ||
-                          (memmem(buf, got, " HTTP/1.0\r\n", 11) != NULL &&
-                           memmem(buf, got, "Keep-Alive", 10) == NULL);
+        int close_after = ends_connection(buf, got);
         size_t sent = 0;
         // One small response always fits the socket buffer on loopback: a blocked write is a
         // failure here, which a real server would have to finish later.
@@ -106,22 +89,9 @@ int main(int argc, char** argv) {
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);  // tickets only, as minid
 
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (lfd < 0) return fail("socket");
-    int one = 1, zero = 0;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one) != 0 ||
-        setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        setsockopt(lfd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero) != 0)
-        return fail("setsockopt");
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr*)&a, sizeof a) != 0) return fail("bind");
-    if (listen(lfd, 4096) != 0) return fail("listen");
-    int ep = epoll_create1(0);
-    if (ep < 0) return fail("epoll_create1");
-    struct epoll_event lev = {.events = EPOLLIN, .data.fd = lfd};
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0) return fail("epoll_ctl");
+    int ep = -1;
+    int lfd = listen_loopback(argv[1], &ep);
+    if (lfd < 0) return 1;
     struct epoll_event evs[512];
     for (;;) {
         int n = epoll_wait(ep, evs, 512, -1);
